@@ -1,0 +1,5 @@
+import sys
+
+from prodsql._cli import main
+
+sys.exit(main())

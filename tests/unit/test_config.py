@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prodsql.config import DEFAULT_REQUIRED_CLASSES, default_trail_dir, load_config
+from prodsql.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_missing_default_file_is_an_empty_config(tmp_path: Path) -> None:
+    config = load_config(None, {"XDG_CONFIG_HOME": str(tmp_path)})
+    assert config.targets == {}
+    assert config.path is None
+
+
+def test_explicit_missing_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.toml", {})
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(None, {"PRODSQL_CONFIG": str(tmp_path / "nope.toml")})
+
+
+def test_full_target(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+ticket_pattern = "INC-[0-9]+"
+trail_dir = "/var/prodsql"
+[targets.prod]
+host = "db.example"
+port = 5433
+dbname = "app"
+user = "alice"
+auth = "iam"
+region = "eu-west-1"
+aws_profile = "prod"
+sslrootcert = "/etc/rds.pem"
+required_audit = ["read", "write"]
+statement_timeout = "30s"
+connect_timeout = 3
+""",
+    )
+    config = load_config(path, {})
+    t = config.target("prod")
+    assert (t.host, t.port, t.dbname, t.user, t.auth) == ("db.example", 5433, "app", "alice", "iam")
+    assert t.required_audit == ("read", "write")
+    assert t.timeouts.statement_timeout == "30s"
+    assert t.timeouts.lock_timeout == "10s"
+    assert t.timeouts.connect_timeout == 3
+    assert config.ticket_pattern == "INC-[0-9]+"
+    assert config.trail_dir == Path("/var/prodsql")
+
+
+def test_defaults(tmp_path: Path) -> None:
+    t = load_config(write(tmp_path, "[targets.x]\nhost = 'h'\n"), {}).target("x")
+    assert t.auth == "password"
+    assert t.required_audit == DEFAULT_REQUIRED_CLASSES
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("colour = 'blue'\n", "colour: unknown key"),
+        ("[targets.p]\nprot = 1\n", "targets.p.prot: unknown key"),
+        ("[targets.p]\nport = '5432'\n", "targets.p.port: expected an integer"),
+        ("[targets.p]\nport = 70000\n", "expected an integer from 1 to 65535"),
+        ("[targets.p]\nport = true\n", "expected an integer"),
+        ("[targets.p]\nauth = 'kerberos'\n", "expected one of iam, keyring, password"),
+        ("[targets.p]\nrequired_audit = ['read', 'everything']\n", "'everything' is not a pgAudit"),
+        ("[targets.p]\nrequired_audit = 'read'\n", "expected a list of pgAudit classes"),
+        ("targets = 3\n", "expected a table"),
+        ("ticket_pattern = '(['\n", "not a valid regular expression"),
+        ("[targets.p]\nauth = 'iam'\n", "needs both host and user"),
+        ("[targets.p]\nauth = 'iam'\nhost='h'\nuser='u'\nsslmode='disable'\n", "needs TLS"),
+        ("x = = 1\n", "not valid TOML"),
+        ("[targets.p]\nlock_timeout = '5 min -c x=y'\n", "expected a PostgreSQL duration"),
+    ],
+)
+def test_errors_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert message in info.value.message
+    assert str(path) in info.value.message
+
+
+def test_binary_file_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError):
+        load_config(path, {})
+
+
+def test_unknown_target_lists_known(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[targets.a]\n[targets.b]\n"), {})
+    with pytest.raises(ConfigError, match="known targets: a, b"):
+        config.target("c")
+
+
+def test_default_trail_dir_follows_xdg(tmp_path: Path) -> None:
+    assert default_trail_dir({"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "prodsql" / "trails"
