@@ -1,0 +1,225 @@
+"""Run ``-c``/``-f`` input through an audited session (the non-interactive main job)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import signal
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+from typing import IO, TYPE_CHECKING
+
+from prodsql import __version__, _log
+from prodsql.config import Config, Target, default_trail_dir, load_config
+from prodsql.errors import Error, ExitCode, PolicyRefusal, StatementError, UsageError
+from prodsql.output import render
+from prodsql.policy import MetaCommand, Mode, Statement, split
+from prodsql.session.connect import build_params
+from prodsql.session.identity import Identity, check_ticket, new_session_id, os_user
+from prodsql.session.runner import AuditedSession, Confirmer, allow_all, decline_all
+
+if TYPE_CHECKING:
+    from prodsql.trail import TrailWriter
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One piece of input: ``-c`` text or a file's contents."""
+
+    label: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    ticket: str | None
+    target: str | None = None
+    dsn: str | None = None
+    commands: Sequence[str] = ()
+    file: str | None = None
+    write: bool = False
+    allow_destructive: bool = False
+    trail_dir: str | None = None
+    config: str | None = None
+    fmt: str = "aligned"
+    reason: str | None = None
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+
+class Terminated(BaseException):
+    """SIGTERM/SIGHUP: end the session with a trail record, like Ctrl-C."""
+
+
+def run(opts: RunOptions, stdout: IO[str], stderr: IO[str]) -> int:
+    config = load_config(Path(opts.config) if opts.config else None, opts.env)
+    pattern = opts.env.get("PRODSQL_TICKET_PATTERN") or config.ticket_pattern
+    ticket = check_ticket(opts.ticket, pattern)
+    target = resolve_target(opts, config)
+    sources = read_sources(opts)
+    pieces = [(src.label, piece) for src in sources for piece in split(src.text)]
+    _reject_meta(pieces)
+    identity = Identity(session_id=new_session_id(), ticket=ticket, os_user=os_user())
+    mode = Mode.WRITE if opts.write else Mode.READ_ONLY
+    params = build_params(target, identity.application_name, read_only=not opts.write)
+    trail = _open_trail(opts, config, identity)
+    trail.append("session_start", _start_fields(identity, target, mode, opts, params.redacted()))
+    session = AuditedSession(identity, params, trail, mode=mode, stderr=stderr)
+    confirm: Confirmer = allow_all if opts.allow_destructive else decline_all
+    return _drive(
+        session, target, pieces, confirm=confirm, fmt=opts.fmt, stdout=stdout, stderr=stderr
+    )
+
+
+def _drive(
+    session: AuditedSession,
+    target: Target,
+    pieces: Sequence[tuple[str, Statement | MetaCommand]],
+    *,
+    confirm: Confirmer,
+    fmt: str,
+    stdout: IO[str],
+    stderr: IO[str],
+) -> int:
+    how, code = "completed", int(ExitCode.OK)
+    previous = _install_signal_handlers()
+    try:
+        session.open(required=target.required_audit)
+        _log.log("session.open", session_id=session.identity.session_id)
+        for label, piece in pieces:
+            assert isinstance(piece, Statement)
+            result = session.run_statement(piece, f"{label}:{piece.line}", confirm)
+            render(result, fmt, stdout)
+            stdout.flush()
+    except PolicyRefusal as exc:
+        how, code = "refused", exc.exit_code
+        print(exc.diagnostics(), file=stderr)
+    except StatementError as exc:
+        how = "connection_lost" if exc.status == "connection_lost" else "statement_failed"
+        code = exc.exit_code
+        print(exc.diagnostics(), file=stderr)
+    except Error as exc:
+        how, code = type(exc).__name__, exc.exit_code
+        print(exc.diagnostics(), file=stderr)
+    except KeyboardInterrupt:
+        how, code = "interrupted", int(ExitCode.INTERRUPTED)
+        print("prodsql: interrupted", file=stderr)
+    except Terminated:
+        how, code = "terminated", int(ExitCode.INTERRUPTED)
+        print("prodsql: terminated by a signal", file=stderr)
+    finally:
+        session.close(how)
+        _restore_signal_handlers(previous)
+    return code
+
+
+def resolve_target(opts: RunOptions, config: Config) -> Target:
+    name = opts.target or opts.env.get("PRODSQL_TARGET")
+    if opts.dsn and opts.target:
+        raise UsageError("give either --target or --dsn, not both")
+    if opts.dsn:
+        return Target(name="dsn", dsn=opts.dsn)
+    if name:
+        return config.target(name)
+    if config.targets and len(config.targets) == 1:
+        return next(iter(config.targets.values()))
+    raise UsageError(
+        "no target: name one with --target NAME (from the config file) or --dsn CONNINFO"
+    )
+
+
+def read_sources(opts: RunOptions) -> list[Source]:
+    if opts.commands and opts.file:
+        raise UsageError("give either -c or -f, not both")
+    if opts.file:
+        return [Source(label=f"-f {opts.file}", text=_read_file(opts.file))]
+    if not opts.commands:
+        raise UsageError(
+            "nothing to run: give -c SQL or -f FILE",
+            hint="the interactive shell is not available in this version",
+        )
+    return [Source(label=f"-c #{i}", text=c) for i, c in enumerate(opts.commands, 1)]
+
+
+def _read_file(name: str) -> str:
+    if name == "-":
+        return sys.stdin.read()
+    try:
+        return Path(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UsageError(f"{name}: no such file") from None
+    except IsADirectoryError:
+        raise UsageError(f"{name}: is a directory") from None
+    except PermissionError:
+        raise UsageError(f"{name}: permission denied") from None
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise UsageError(f"{name}: cannot read: {exc.strerror}") from None
+
+
+def _reject_meta(pieces: Sequence[tuple[str, Statement | MetaCommand]]) -> None:
+    for label, piece in pieces:
+        if isinstance(piece, MetaCommand):
+            raise UsageError(
+                f"{label}:{piece.line}: psql meta-command \\{piece.name} is not supported "
+                "with -c/-f",
+                hint="remove it, or run it in a psql-free way; nothing was sent",
+            )
+
+
+def trail_directory(opts: RunOptions, config: Config) -> Path:
+    chosen = opts.trail_dir or opts.env.get("PRODSQL_TRAIL_DIR")
+    if chosen:
+        return Path(chosen).expanduser()
+    return config.trail_dir or default_trail_dir(opts.env)
+
+
+def _open_trail(opts: RunOptions, config: Config, identity: Identity) -> TrailWriter:
+    from prodsql.trail import TrailWriter
+
+    return TrailWriter.create(
+        trail_directory(opts, config), session_id=identity.session_id, ticket=identity.ticket
+    )
+
+
+def _start_fields(
+    identity: Identity, target: Target, mode: Mode, opts: RunOptions, dsn: str
+) -> dict[str, object]:
+    return {
+        "ticket": identity.ticket,
+        "break_glass": identity.break_glass,
+        "reason": opts.reason,
+        "os_user": identity.os_user,
+        "host": platform.node(),
+        "target": target.name,
+        "dsn_redacted": dsn,
+        "auth": target.auth,
+        "mode": str(mode),
+        "allow_destructive": opts.allow_destructive,
+        "application_name": identity.application_name,
+        "prodsql_version": __version__,
+        "pid": os.getpid(),
+        "required_audit": list(target.required_audit),
+    }
+
+
+def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    raise Terminated(signum)
+
+
+def _install_signal_handlers() -> dict[int, object]:
+    previous: dict[int, object] = {}
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        # Outside the main thread (a test driving main()) signals cannot be handled.
+        with contextlib.suppress(ValueError):
+            previous[sig] = signal.signal(sig, _raise_terminated)
+    return previous
+
+
+def _restore_signal_handlers(previous: dict[int, object]) -> None:
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)  # type: ignore[arg-type]

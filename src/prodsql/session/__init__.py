@@ -1,0 +1,1 @@
+"""Connecting, tagging and checking the audit posture of a session."""

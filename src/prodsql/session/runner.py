@@ -1,0 +1,357 @@
+"""The one statement path: classify, decide, confirm, trail the intent, tag, send,
+trail the outcome. Every entry point (``-c``, ``-f``, the shell, ``\\i``) goes through
+:meth:`AuditedSession.run_statement`; nothing reaches the server any other way."""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+from collections.abc import Callable, Sequence
+from typing import IO, TYPE_CHECKING, Any
+
+from prodsql.errors import PolicyRefusal, PostureError, StatementError, TrailError
+from prodsql.policy import (
+    Action,
+    Classification,
+    Decision,
+    Mode,
+    PolicyConfig,
+    Statement,
+    evaluate,
+    make_tag,
+    tag_statement,
+)
+from prodsql.result import Result
+from prodsql.session.connect import ConnectParams, connect
+from prodsql.session.identity import Identity
+from prodsql.session.posture import POSTURE_SQL, Posture, judge, session_fix_sql
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from prodsql.trail import TrailWriter
+
+# Decides whether a statement that needs confirmation may run: returns who
+# confirmed and how (recorded in the trail), or None to decline.
+Confirmer = Callable[[Statement, Classification, Decision], str | None]
+
+_TXN = {0: "idle", 1: "active", 2: "in_transaction", 3: "failed", 4: "unknown"}
+_NOTICE_KEEP = 5
+
+
+def decline_all(_s: Statement, _c: Classification, _d: Decision) -> str | None:
+    return None
+
+
+def allow_all(_s: Statement, _c: Classification, _d: Decision) -> str | None:
+    return "--allow-destructive"
+
+
+class AuditedSession:
+    """A connection whose every statement is classified, decided and trailed."""
+
+    def __init__(
+        self,
+        identity: Identity,
+        params: ConnectParams,
+        trail: TrailWriter,
+        *,
+        mode: Mode,
+        policy: PolicyConfig | None = None,
+        stderr: IO[str] | None = None,
+    ) -> None:
+        self.identity, self.params, self.trail, self.mode = identity, params, trail, mode
+        self.policy = policy or PolicyConfig()
+        self.stderr = stderr or sys.stderr
+        self.conn: psycopg.Connection[Any] | None = None
+        self.posture: Posture | None = None
+        self.stmt_no = 0
+        self._notices: list[dict[str, str]] = []
+
+    # -- opening -------------------------------------------------------------
+    def open(self, *, required: Sequence[str]) -> Posture:
+        """Connect, then confirm the audit posture; a session that would not be
+        audited as required does not start."""
+        self.conn = connect(self.params, on_notice=self._on_notice)
+        posture = self._read_posture()
+        verdict = judge(posture, required)
+        if not verdict.ok and posture.superuser and posture.loaded and verdict.missing:
+            self._internal(
+                session_fix_sql(posture, required), "raise the session's pgAudit posture"
+            )
+            posture = self._read_posture()
+            verdict = judge(posture, required)
+        self.posture = posture
+        self.trail.append("connected", _connected_fields(posture, verdict.ok, verdict.problems))
+        if posture.superuser:
+            self._warn("connected as a superuser: pgAudit cannot reliably audit superusers")
+        if not verdict.ok:
+            raise PostureError(
+                "the server would not audit this session as required: "
+                + "; ".join(verdict.problems),
+                hint="an administrator can fix it with:\n  " + "\n  ".join(verdict.fix_sql),
+            )
+        return posture
+
+    def _read_posture(self) -> Posture:
+        row = self._internal(POSTURE_SQL, "read the audit posture")
+        return Posture.from_row(row)
+
+    def _internal(self, sql: str, purpose: str) -> Sequence[Any]:
+        """A statement prodsql itself sends: tagged and trailed like any other."""
+        self.stmt_no += 1
+        tag = make_tag(self.identity.session_id, self.stmt_no)
+        sent = tag_statement(sql, tag)
+        self.trail.append(
+            "statement",
+            {
+                "stmt": self.stmt_no,
+                "source": "internal",
+                "purpose": purpose,
+                "text": sql,
+                "sent": sent,
+                "tag": tag,
+            },
+        )
+        result, fields = self._send(sent, None)
+        self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=False)
+        if fields["status"] != "ok":
+            raise StatementError(
+                f"internal query failed ({purpose}): {fields.get('message')}",
+                sqlstate=str(fields.get("sqlstate") or ""),
+            )
+        return result.rows[0] if result.rows else ()
+
+    # -- the statement path --------------------------------------------------
+    def run_statement(self, stmt: Statement, source: str, confirm: Confirmer) -> Result:
+        """Classify, decide, confirm, trail, tag, send, trail. Raises PolicyRefusal
+        (nothing sent) or StatementError (sent, failed)."""
+        classification, decision = evaluate(stmt.text, self.mode, self.policy)
+        self.stmt_no += 1
+        confirmed_by = self._decide(stmt, source, classification, decision, confirm)
+        tag = make_tag(self.identity.session_id, self.stmt_no)
+        sent = tag_statement(stmt.text, tag)
+        self.trail.append(
+            "statement",
+            {
+                "stmt": self.stmt_no,
+                "source": source,
+                "text": stmt.text,
+                "sent": sent,
+                "tag": tag,
+                "classification": _classification_fields(classification),
+                "decision": _decision_fields(decision),
+                "confirmed_by": confirmed_by,
+            },
+        )
+        result, fields = self._send(sent, stmt, classification)
+        self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=False)
+        if fields["status"] != "ok":
+            raise _statement_error(fields)
+        return result
+
+    def _decide(
+        self, stmt: Statement, source: str, c: Classification, d: Decision, confirm: Confirmer
+    ) -> str | None:
+        if d.action is Action.RUN:
+            return None
+        if d.action is Action.CONFIRM:
+            who = confirm(stmt, c, d)
+            if who:
+                return who
+            self._refuse(stmt, source, c, d, "not confirmed")
+            raise PolicyRefusal(
+                "statement needs confirmation and was not confirmed: " + "; ".join(d.reasons),
+                hint="re-run with --allow-destructive to pre-confirm it (recorded in the trail)",
+            )
+        self._refuse(stmt, source, c, d, "refused by policy")
+        raise PolicyRefusal("statement refused: " + "; ".join(d.reasons))
+
+    def _refuse(
+        self, stmt: Statement, source: str, c: Classification, d: Decision, why: str
+    ) -> None:
+        self.trail.append(
+            "refused",
+            {
+                "stmt": self.stmt_no,
+                "source": source,
+                "text": stmt.text,
+                "why": why,
+                "classification": _classification_fields(c),
+                "decision": _decision_fields(d),
+            },
+        )
+
+    def record_meta(self, command: str, args: str, fields: dict[str, object] | None = None) -> None:
+        self.trail.append("meta", {"command": command, "args": args, **(fields or {})})
+
+    # -- sending -------------------------------------------------------------
+    def _send(
+        self, sent: str, stmt: Statement | None, c: Classification | None = None
+    ) -> tuple[Result, dict[str, object]]:
+        import psycopg
+
+        assert self.conn is not None
+        self._notices = []
+        started = time.perf_counter()
+        result = Result()
+        fields: dict[str, object]
+        try:
+            with self.conn.cursor() as cur:
+                if c is not None and _is_client_copy(c):
+                    _run_copy(cur, sent, stmt, result)
+                else:
+                    cur.execute(sent)
+                    _collect(cur, result)
+            fields = {"status": "ok", "command_status": result.status, "rows": result.rowcount}
+        except psycopg.errors.QueryCanceled as exc:
+            fields = _error_fields(exc, "cancelled")
+        except psycopg.OperationalError as exc:
+            fields = _error_fields(exc, "connection_lost" if self.conn.closed else "error")
+        except psycopg.Error as exc:
+            fields = _error_fields(exc, "error")
+        except KeyboardInterrupt:
+            fields = {"status": "cancelled", "message": "interrupted by the user (Ctrl-C)"}
+            self._finish_fields(fields, started)
+            self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=True)
+            raise
+        self._finish_fields(fields, started)
+        return result, fields
+
+    def _finish_fields(self, fields: dict[str, object], started: float) -> None:
+        assert self.conn is not None
+        fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
+        status = 4 if self.conn.closed else int(self.conn.info.transaction_status)
+        fields["txn_status"] = _TXN.get(status, "unknown")
+        if self._notices:
+            fields["notices"] = self._notices[:_NOTICE_KEEP]
+
+    def _on_notice(self, diag: Any) -> None:
+        severity = str(diag.severity or "NOTICE")
+        message = str(diag.message_primary or "")
+        self._notices.append({"severity": severity, "message": message[:500]})
+        print(f"{severity}:  {message}", file=self.stderr)
+
+    def _warn(self, text: str) -> None:
+        print(f"prodsql: warning: {text}", file=self.stderr)
+
+    # -- closing -------------------------------------------------------------
+    @property
+    def in_transaction(self) -> bool:
+        return (
+            self.conn is not None
+            and not self.conn.closed
+            and int(self.conn.info.transaction_status) in (2, 3)
+        )
+
+    def close(self, how: str) -> None:
+        """End the session: roll back what is open, close the connection, close the trail."""
+        if self.conn is not None and not self.conn.closed:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+        if not self.trail.closed:
+            try:
+                self.trail.close(how, {"statements": self.stmt_no})
+            except TrailError as exc:
+                print(exc.diagnostics(), file=self.stderr)
+
+
+def _is_client_copy(c: Classification) -> bool:
+    return c.command == "COPY" and not ({"server_file", "program"} & c.flags)
+
+
+def _run_copy(cur: Any, sent: str, stmt: Statement | None, result: Result) -> None:
+    with cur.copy(sent) as copy:
+        if "copy_to" in _copy_direction(sent):
+            for chunk in copy:
+                sys.stdout.buffer.write(bytes(chunk))
+            sys.stdout.buffer.flush()
+        else:
+            data = stmt.copy_data if stmt is not None and stmt.copy_data is not None else None
+            if data is None:
+                data = sys.stdin.read()
+            if data:
+                copy.write(data if data.endswith("\n") else data + "\n")
+    result.status = cur.statusmessage or "COPY"
+    result.rowcount = cur.rowcount
+
+
+def _copy_direction(sent: str) -> str:
+    from pglast import parser
+
+    try:
+        stmt = parser.parse_sql_json(sent)
+    except Exception:
+        return ""
+    return "copy_from" if '"is_from":true' in stmt else "copy_to"
+
+
+def _collect(cur: Any, result: Result) -> None:
+    result.status = cur.statusmessage or ""
+    result.rowcount = cur.rowcount
+    if cur.description is not None:
+        result.has_rows = True
+        result.columns = [col.name for col in cur.description]
+        result.type_oids = [col.type_code for col in cur.description]
+        result.rows = cur.fetchall()
+
+
+def _error_fields(exc: Any, status: str) -> dict[str, object]:
+    diag = getattr(exc, "diag", None)
+    message = (getattr(diag, "message_primary", None) or str(exc)).strip()
+    fields: dict[str, object] = {
+        "status": status,
+        "sqlstate": getattr(exc, "sqlstate", None),
+        "message": message,
+    }
+    detail = getattr(diag, "message_detail", None)
+    hint = getattr(diag, "message_hint", None)
+    if detail:
+        fields["detail"] = detail
+    if hint:
+        fields["hint"] = hint
+    return fields
+
+
+def _statement_error(fields: dict[str, object]) -> StatementError:
+    message = str(fields.get("message") or "statement failed")
+    if fields.get("detail"):
+        message += f"\nDETAIL:  {fields['detail']}"
+    hint = str(fields["hint"]) if fields.get("hint") else None
+    if fields["status"] == "connection_lost":
+        hint = (
+            "the connection was lost; the statement may or may not have run: check before retrying"
+        )
+    sqlstate = str(fields.get("sqlstate") or "") or None
+    return StatementError(message, sqlstate=sqlstate, hint=hint, status=str(fields["status"]))
+
+
+def _classification_fields(c: Classification) -> dict[str, object]:
+    return {
+        "kind": c.kind,
+        "command": c.command,
+        "objects": list(c.objects),
+        "flags": sorted(c.flags),
+        "reasons": list(c.reasons),
+    }
+
+
+def _decision_fields(d: Decision) -> dict[str, object]:
+    return {"action": str(d.action), "reasons": list(d.reasons)}
+
+
+def _connected_fields(p: Posture, ok: bool, problems: Sequence[str]) -> dict[str, object]:
+    return {
+        "backend_pid": p.backend_pid,
+        "server_session_id": p.server_session_id,
+        "server_version": p.server_version,
+        "db_user": p.db_user,
+        "session_user": p.session_user,
+        "dbname": p.dbname,
+        "superuser": p.superuser,
+        "application_name": p.application_name,
+        "posture": p.as_record(),
+        "posture_ok": ok,
+        "posture_problems": list(problems),
+    }
