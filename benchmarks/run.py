@@ -145,7 +145,9 @@ def run_all(sb: object, work: Path, pgcli: Path | None, repeat: int) -> dict[str
     r["prodsql_select1"] = run([*base, "-c", "select 1"])
     few = max(3, repeat // 3)
     r["psql_script"] = timed([*psql, "-v", "ON_ERROR_STOP=1", "-f", str(script)], env, few)
-    r["prodsql_script"] = timed([*base, "--write", "-f", str(script)], env, few)
+    r["prodsql_script"] = timed(
+        [*base, "--write", "--allow-destructive", "-f", str(script)], env, few
+    )
     r["pgcli_select1"] = r["pgcli_script"] = None
     if pgcli is not None:
         pg = [str(pgcli), "-h", host, "-p", port, "-U", "dev", "-d", "postgres", "--less-chatty"]

@@ -117,18 +117,23 @@ def _drive(
 
 
 def resolve_target(opts: RunOptions, config: Config) -> Target:
+    """--dsn, else --target / PRODSQL_TARGET, else the config's only target, else libpq's
+    own defaults (PGHOST, PGPORT, PGUSER, PGDATABASE, ~/.pgpass), as psql would."""
     name = opts.target or opts.env.get("PRODSQL_TARGET")
-    if opts.dsn and opts.target:
+    if opts.dsn is not None and opts.target:
         raise UsageError("give either --target or --dsn, not both")
-    if opts.dsn:
+    if opts.dsn is not None:
         return Target(name="dsn", dsn=opts.dsn)
     if name:
         return config.target(name)
-    if config.targets and len(config.targets) == 1:
+    if len(config.targets) == 1:
         return next(iter(config.targets.values()))
-    raise UsageError(
-        "no target: name one with --target NAME (from the config file) or --dsn CONNINFO"
-    )
+    if config.targets:
+        raise UsageError(
+            f"several targets are configured ({', '.join(sorted(config.targets))}): "
+            "name one with --target NAME"
+        )
+    return Target(name="libpq-defaults", dsn="")
 
 
 def read_sources(opts: RunOptions) -> list[Source]:

@@ -563,3 +563,37 @@ def test_target_from_config_with_libpq_password(
     records = only_trail(trail_dir)
     assert records[0]["target"] == "sandbox"
     assert re.search(r"dev-password", json.dumps(records)) is None
+
+
+def test_libpq_environment_and_pgpass_are_honoured(
+    sandbox: Sandbox, tmp_path: Path, trail_dir: Path
+) -> None:
+    pgpass = tmp_path / ".pgpass"
+    pgpass.write_text(f"127.0.0.1:{sandbox.port}:*:dev:dev-password\n")
+    pgpass.chmod(0o600)
+    env = clean_env(
+        tmp_path,
+        {
+            "PGHOST": "127.0.0.1",
+            "PGPORT": str(sandbox.port),
+            "PGUSER": "dev",
+            "PGDATABASE": "postgres",
+        },
+    )
+    for dsn in (["--dsn", ""], []):
+        run = run_prodsql(
+            [
+                "--ticket",
+                "OPS-3",
+                *dsn,
+                "--trail-dir",
+                str(trail_dir),
+                "-c",
+                "SELECT current_user AS who",
+            ],
+            env,
+        )
+        assert run.code == 0, run.stderr
+        assert " dev" in run.stdout
+    for path in trail_files(trail_dir):
+        assert "dev-password" not in path.read_text()
