@@ -67,6 +67,7 @@ def run(opts: RunOptions, stdout: IO[str], stderr: IO[str]) -> int:
     params = build_params(target, identity.application_name, read_only=not opts.write)
     trail = _open_trail(opts, config, identity)
     trail.append("session_start", _start_fields(identity, target, mode, opts, params.redacted()))
+    _log.log("trail.opened", path=str(trail.path), target=target.name, dsn=params.redacted())
     session = AuditedSession(identity, params, trail, mode=mode, stderr=stderr)
     confirm: Confirmer = allow_all if opts.allow_destructive else decline_all
     return _drive(
@@ -88,7 +89,11 @@ def _drive(
     previous = _install_signal_handlers()
     try:
         session.open(required=target.required_audit)
-        _log.log("session.open", session_id=session.identity.session_id)
+        _log.log(
+            "session.open",
+            session_id=session.identity.session_id,
+            backend_pid=session.posture.backend_pid if session.posture else None,
+        )
         for label, piece in pieces:
             assert isinstance(piece, Statement)
             result = session.run_statement(piece, f"{label}:{piece.line}", confirm)
@@ -112,6 +117,7 @@ def _drive(
         print("prodsql: terminated by a signal", file=stderr)
     finally:
         session.close(how)
+        _log.log("session.closed", how=how, exit_code=code)
         _restore_signal_handlers(previous)
     return code
 

@@ -597,3 +597,15 @@ def test_libpq_environment_and_pgpass_are_honoured(
         assert " dev" in run.stdout
     for path in trail_files(trail_dir):
         assert "dev-password" not in path.read_text()
+
+
+def test_json_operational_log_on_stderr(
+    sandbox: Sandbox, env: dict[str, str], trail_dir: Path
+) -> None:
+    run = prodsql(sandbox, env, trail_dir, "--log-format", "json", "-c", "SELECT 1")
+    assert run.code == 0, run.stderr
+    events = [json.loads(line) for line in run.stderr.splitlines() if line.startswith("{")]
+    names = [e["event"] for e in events]
+    assert names == ["trail.opened", "session.open", "session.closed"]
+    assert events[0]["path"] == str(trail_files(trail_dir)[0])
+    assert "dev-password" not in run.stderr
