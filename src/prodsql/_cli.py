@@ -29,12 +29,14 @@ pgAudit log can be matched, and recorded in a hash-chained trail first.
 
 subcommands (prodsql SUBCOMMAND --help):
   classify   lint SQL with the statement policy, no connection
-  verify     check trail files
+  verify     check trail files (hash chain, HMAC): intact, tampered, not closed
+  replay     show a session's trail the way a reviewer reads it (text, JSON, HTML)
+  reconcile  match trails with the server's pgAudit log (files, CloudWatch, RDS)
   login      store a target's password in the OS keyring
   demo       run a scripted session on a throwaway local PostgreSQL + pgAudit
 """
 
-SUBCOMMANDS = ("classify", "verify", "login", "demo")
+SUBCOMMANDS = ("classify", "verify", "replay", "reconcile", "login", "demo")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,10 +62,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch_sub(name: str, args: list[str]) -> int:
     from prodsql import _commands
+    from prodsql.audit import cli as audit_cli
 
     handlers: dict[str, Callable[[list[str]], int]] = {
         "classify": _commands.classify_main,
-        "verify": _commands.verify_main,
+        "verify": audit_cli.verify_main,
+        "replay": audit_cli.replay_main,
+        "reconcile": audit_cli.reconcile_main,
         "login": _commands.login_main,
         "demo": _commands.demo_main,
     }

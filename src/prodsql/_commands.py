@@ -1,4 +1,4 @@
-"""The subcommands: classify, verify, login, demo."""
+"""The subcommands classify, login and demo (verify, replay, reconcile: prodsql.audit.cli)."""
 
 from __future__ import annotations
 
@@ -78,64 +78,6 @@ def _print_verdicts(verdicts: list[dict[str, object]]) -> None:
         f"{len(verdicts)} statements: {counts['run']} run, {counts['confirm']} confirm, "
         f"{counts['refuse']} refuse"
     )
-
-
-def verify_main(argv: list[str]) -> int:
-    """Check trail files: 0 intact and closed, 1 tampered, 2 unreadable, 3 not closed."""
-    p = _Parser(prog="prodsql verify", description=verify_main.__doc__)
-    p.add_argument("paths", nargs="+", metavar="PATH", help="trail files or directories")
-    p.add_argument("--json", action="store_true", help="machine-readable results")
-    ns = p.parse_args(argv)
-    from prodsql.trail import VerifyStatus, verify_file
-
-    files = _expand_trails([Path(x) for x in ns.paths])
-    results = [verify_file(f) for f in files]
-    if ns.json:
-        json.dump([_result_json(r) for r in results], sys.stdout, indent=1)
-        sys.stdout.write("\n")
-    else:
-        for r in results:
-            print(_result_line(r))
-    order = (VerifyStatus.TAMPERED, VerifyStatus.UNREADABLE, VerifyStatus.NOT_CLOSED)
-    for status in order:
-        if any(r.status == status for r in results):
-            return int(status)
-    return 0
-
-
-def _expand_trails(paths: list[Path]) -> list[Path]:
-    files: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found = sorted(path.glob("*.jsonl"))
-            if not found:
-                raise UsageError(f"{path}: no trail files (*.jsonl) in this directory")
-            files.extend(found)
-        else:
-            files.append(path)
-    return files
-
-
-def _result_json(r: Any) -> dict[str, object]:
-    return {
-        "path": str(r.path),
-        "status": r.status.name.lower(),
-        "code": int(r.status),
-        "records": r.records,
-        "session_id": r.session_id,
-        "problem": r.problem,
-        "problem_seq": r.problem_seq,
-        "final_hash": r.final_hash,
-        "torn_tail": r.torn_tail,
-    }
-
-
-def _result_line(r: Any) -> str:
-    label = {0: "OK", 1: "TAMPERED", 2: "UNREADABLE", 3: "NOT CLOSED"}[int(r.status)]
-    text = f"{label:<10} {r.path}  ({r.records} records)"
-    if r.problem:
-        text += f"\n           {r.problem}"
-    return text
 
 
 def login_main(argv: list[str]) -> int:

@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 import pexpect
-from support.cli import clean_env, only_trail, run_prodsql
 
 from prodsql.sandbox import RoleSpec, Sandbox
+from support.cli import clean_env, only_trail, run_prodsql
 
-PASSWORD = "kr-Secret-0f9a"  # noqa: S105 - a test role's password
+PASSWORD = "kr-Secret-0f9a"
 
 
 def keyring_env(tmp_path: Path) -> dict[str, str]:
@@ -30,8 +30,9 @@ def write_config(sandbox: Sandbox, tmp_path: Path) -> Path:
 
 
 def login(env: dict[str, str], first: str, second: str) -> tuple[int, str]:
-    child = pexpect.spawn(sys.executable, ["-m", "prodsql", "login", "kr"], env=env,
-                          encoding="utf-8", timeout=30)
+    child = pexpect.spawn(
+        sys.executable, ["-m", "prodsql", "login", "kr"], env=env, encoding="utf-8", timeout=30
+    )
     child.expect("password for kr_user on kr: ")
     child.sendline(first)
     child.expect(r"(?i)again|repeat|confirm")
@@ -55,7 +56,7 @@ def test_login_stores_password_and_session_uses_it(sandbox: Sandbox, tmp_path: P
     assert records[0]["auth"] == "keyring"
     assert PASSWORD not in json.dumps(records)
     for kind in ("stderr", "csv", "json"):
-        assert PASSWORD not in sandbox.read_log(kind)  # type: ignore[arg-type]
+        assert PASSWORD not in sandbox.read_log(kind)
 
 
 def test_login_mismatch_stores_nothing(sandbox: Sandbox, tmp_path: Path) -> None:
@@ -86,9 +87,24 @@ def test_non_iam_session_does_not_import_boto3(sandbox: Sandbox, tmp_path: Path)
     import subprocess
 
     proc = subprocess.run(
-        [sys.executable, "-c", probe, "--ticket", "OPS-1", "--dsn", sandbox.conninfo("dev"),
-         "--trail-dir", str(tmp_path / "t"), "-c", "SELECT 1"],
-        env=env, capture_output=True, text=True, check=False, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            probe,
+            "--ticket",
+            "OPS-1",
+            "--dsn",
+            sandbox.conninfo("dev"),
+            "--trail-dir",
+            str(tmp_path / "t"),
+            "-c",
+            "SELECT 1",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
     )
     assert proc.returncode == 0, proc.stderr
     assert "HEAVY=\n" in proc.stderr

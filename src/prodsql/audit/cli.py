@@ -1,0 +1,257 @@
+"""``prodsql verify``, ``prodsql replay`` and ``prodsql reconcile``: parse, call, print."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, TYPE_CHECKING
+
+from prodsql._cli import _Parser
+from prodsql.errors import UsageError
+from prodsql.trail import VerifyResult, VerifyStatus, verify_file
+
+if TYPE_CHECKING:
+    from prodsql.audit.logs import LogEvent, LogProblems
+
+_WORST_FIRST = (VerifyStatus.TAMPERED, VerifyStatus.UNREADABLE, VerifyStatus.NOT_CLOSED)
+_LABELS = {0: "OK", 1: "TAMPERED", 2: "UNREADABLE", 3: "NOT CLOSED"}
+
+
+# -- verify ----------------------------------------------------------------------------
+
+
+def verify_main(argv: list[str]) -> int:
+    """Check trail files: 0 intact and closed, 1 tampered, 2 unreadable, 3 not closed."""
+    p = _Parser(prog="prodsql verify", description=verify_main.__doc__)
+    p.add_argument("paths", nargs="+", metavar="PATH", help="trail files or directories")
+    p.add_argument("--json", action="store_true", help="machine-readable results")
+    _hmac_option(p)
+    ns = p.parse_args(argv)
+    key = _hmac_key(ns.hmac_key_name)
+    results = [verify_file(f, hmac_key=key) for f in expand_trails(ns.paths)]
+    code = worst(results)
+    if ns.json:
+        json.dump(_verify_json(results, code, key is not None), sys.stdout, indent=1)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(verify_table(results, hmac_configured=key is not None))
+    return code
+
+
+def worst(results: list[VerifyResult]) -> int:
+    for status in _WORST_FIRST:
+        if any(r.status == status for r in results):
+            return int(status)
+    return 0
+
+
+def expand_trails(paths: list[str]) -> list[Path]:
+    """Files as given; directories as their ``*.jsonl`` files, recursively, sorted."""
+    files: list[Path] = []
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            found = sorted(path.rglob("*.jsonl"))
+            if not found:
+                raise UsageError(f"{path}: no trail files (*.jsonl) in this directory")
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
+def verify_table(results: list[VerifyResult], *, hmac_configured: bool) -> str:
+    rows = [("STATUS", "RECORDS", "SESSION", "HMAC", "FILE")]
+    for r in results:
+        mac = "checked" if r.hmac_checked else ("no key" if not hmac_configured else "-")
+        rows.append((_LABELS[int(r.status)], str(r.records), r.session_id or "-", mac, str(r.path)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = [
+        "  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
+        for row in rows
+    ]
+    for r in results:
+        if r.problem:
+            where = f" (line {r.problem_line}, seq {r.problem_seq})" if r.problem_line else ""
+            lines.append(f"{_LABELS[int(r.status)]}: {r.path}{where}: {r.problem}")
+    counts = {
+        label: sum(1 for r in results if _LABELS[int(r.status)] == label)
+        for label in _LABELS.values()
+    }
+    summary = ", ".join(f"{n} {label.lower()}" for label, n in counts.items() if n)
+    lines.append(f"{len(results)} files: {summary}")
+    return "\n".join(lines) + "\n"
+
+
+def _verify_json(results: list[VerifyResult], code: int, keyed: bool) -> dict[str, object]:
+    return {
+        "files": [verify_result_json(r) for r in results],
+        "summary": {
+            "files": len(results),
+            **{s.name.lower(): sum(1 for r in results if r.status == s) for s in VerifyStatus},
+            "hmac_key": keyed,
+            "exit_code": code,
+        },
+    }
+
+
+def verify_result_json(r: VerifyResult) -> dict[str, object]:
+    return {
+        "path": str(r.path),
+        "status": r.status.name.lower(),
+        "code": int(r.status),
+        "records": r.records,
+        "session_id": r.session_id,
+        "problem": r.problem,
+        "problem_line": r.problem_line,
+        "problem_seq": r.problem_seq,
+        "final_hash": r.final_hash,
+        "hmac_checked": r.hmac_checked,
+        "torn_tail": r.torn_tail,
+    }
+
+
+def _hmac_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--hmac-key-name",
+        metavar="NAME",
+        help="check HMACs with the key stored in the keyring as trail-hmac:NAME "
+        "(default: trail-hmac:default when present)",
+    )
+
+
+def _hmac_key(name: str | None) -> bytes | None:
+    from prodsql.audit.hmackey import load_hmac_key
+
+    return load_hmac_key(name)
+
+
+# -- replay ----------------------------------------------------------------------------
+
+
+def replay_main(argv: list[str]) -> int:
+    """Render a session for review; exit as verify would for its trail."""
+    p = _Parser(prog="prodsql replay", description=replay_main.__doc__)
+    p.add_argument("trail", metavar="TRAIL", help="a trail file")
+    p.add_argument("--format", dest="fmt", choices=("text", "json", "html"), default="text")
+    pace = p.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, metavar="N", help="pace the steps N times real time")
+    pace.add_argument("--realtime", action="store_true", help="pace the steps in real time")
+    p.add_argument("--writes-only", action="store_true", help="only statements that may write")
+    p.add_argument("--grep", metavar="REGEX", help="only statements whose text matches")
+    p.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    p.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    _hmac_option(p)
+    ns = p.parse_args(argv)
+    from prodsql.audit import replay
+
+    if ns.speed is not None and ns.speed <= 0:
+        raise UsageError("--speed must be a positive number")
+    session = replay.load(Path(ns.trail), hmac_key=_hmac_key(ns.hmac_key_name))
+    steps = replay.select(session.steps, writes_only=ns.writes_only, grep=ns.grep)
+    speed = 1.0 if ns.realtime else ns.speed
+    with _output(ns.output) as out:
+        color = ns.color == "always" or (ns.color == "auto" and out.isatty())
+        replay.render(session, steps, ns.fmt, out, color=color, speed=speed, sleep=time.sleep)
+    return int(session.verdict.status)
+
+
+class _output:
+    """stdout, or a file written only when everything rendered."""
+
+    def __init__(self, name: str | None) -> None:
+        self._name = name
+        self._stream: IO[str] = sys.stdout
+
+    def __enter__(self) -> IO[str]:
+        if self._name:
+            try:
+                self._stream = open(self._name, "w", encoding="utf-8")
+            except OSError as exc:
+                raise UsageError(f"cannot write {self._name}: {exc.strerror or exc}") from None
+        return self._stream
+
+    def __exit__(self, *exc: object) -> None:
+        if self._name:
+            self._stream.close()
+
+
+# -- reconcile -------------------------------------------------------------------------
+
+
+def reconcile_main(argv: list[str]) -> int:
+    """Match trails with the server's pgAudit log: 0 nothing missing, 1 something, 2 unreadable."""
+    ns = _reconcile_parser().parse_args(argv)
+    from prodsql.audit.reconcile import Reconciler
+    from prodsql.audit.report import exit_code, write_json, write_text
+
+    if not (ns.server_log or ns.cloudwatch_group or ns.rds_instance):
+        raise UsageError(
+            "give the server's log: --server-log, --cloudwatch-group or --rds-instance"
+        )
+    rec = Reconciler()
+    key = _hmac_key(ns.hmac_key_name)
+    for path in expand_trails(ns.trail):
+        rec.add_trail(path, hmac_key=key, verify=not ns.no_verify)
+    for events in _sources(ns, rec.problems):
+        rec.feed(events)
+    rec.finish()
+    tally = write_json(rec, sys.stdout) if ns.json else write_text(rec, sys.stdout)
+    return exit_code(rec, tally)
+
+
+def _reconcile_parser() -> _Parser:
+    p = _Parser(prog="prodsql reconcile", description=reconcile_main.__doc__)
+    p.add_argument("--trail", nargs="+", required=True, metavar="PATH", help="trails or dirs")
+    p.add_argument("--server-log", nargs="+", default=[], metavar="PATH", help="log files (.gz ok)")
+    p.add_argument("--log-format", choices=("auto", "stderr", "csvlog", "jsonlog"), default="auto")
+    p.add_argument(
+        "--log-line-prefix",
+        default=None,
+        metavar="PREFIX",
+        help="log_line_prefix of stderr logs (default Aurora's %%t:%%r:%%u@%%d:[%%p]:)",
+    )
+    p.add_argument("--cloudwatch-group", metavar="NAME", help="a CloudWatch Logs group")
+    p.add_argument("--cloudwatch-stream", action="append", default=[], metavar="NAME")
+    p.add_argument("--since", metavar="TIME", help="CloudWatch: ISO-8601 or epoch seconds")
+    p.add_argument("--until", metavar="TIME", help="CloudWatch: ISO-8601 or epoch seconds")
+    p.add_argument("--rds-instance", metavar="ID", help="download the logs of an RDS instance")
+    p.add_argument("--rds-file-contains", metavar="TEXT", help="only log files whose name has TEXT")
+    p.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument(
+        "--no-verify",
+        action="store_true",
+        help="do not verify the trails' hash chains (faster; run prodsql verify separately)",
+    )
+    _hmac_option(p)
+    return p
+
+
+def _sources(ns: argparse.Namespace, problems: LogProblems) -> Iterator[Iterator[LogEvent]]:
+    from prodsql.audit import cloud
+    from prodsql.audit.logs import DEFAULT_PREFIX, LogFormat, parse_lines, read_log_file
+
+    fmt = LogFormat(ns.log_format)
+    prefix = ns.log_line_prefix or DEFAULT_PREFIX
+    for name in ns.server_log:
+        yield read_log_file(Path(name), problems, fmt=fmt, prefix=prefix)
+    if ns.cloudwatch_group:
+        query = cloud.CloudWatchQuery(
+            ns.cloudwatch_group,
+            tuple(ns.cloudwatch_stream),
+            cloud.parse_time_ms(ns.since) if ns.since else None,
+            cloud.parse_time_ms(ns.until) if ns.until else None,
+        )
+        lines = cloud.cloudwatch_lines(cloud.make_client("logs", ns.region), query)
+        yield parse_lines(
+            lines, f"cloudwatch:{ns.cloudwatch_group}", problems, fmt=fmt, prefix=prefix
+        )
+    if ns.rds_instance:
+        client = cloud.make_client("rds", ns.region)
+        lines = cloud.rds_lines(client, ns.rds_instance, ns.rds_file_contains)
+        yield parse_lines(lines, f"rds:{ns.rds_instance}", problems, fmt=fmt, prefix=prefix)

@@ -1,0 +1,408 @@
+"""Matching trails with the server's pgAudit log, streaming.
+
+1. Each trail is scanned once for what the server should show: one byte per statement
+   (must appear / may be absent) and, later, the server STATEMENT_ID that matched it.
+2. The server log is streamed once. A line whose text starts with a prodsql tag is
+   matched by (session id, sequence). Untagged lines are grouped by STATEMENT_ID within
+   their server session: a group that holds a tagged line is that statement's
+   substatements (DO bodies, functions, ``MISC,???`` of views); any other group in a
+   session prodsql opened is kept as a candidate.
+3. Candidates are matched by text and time against the statements the tags left
+   unmatched; what remains is ``missing_in_trail``. Each trail is then streamed again to
+   emit its findings, so memory holds counters, not statement texts.
+
+See docs/reviewing.md for the categories.
+"""
+
+from __future__ import annotations
+
+import re
+from array import array
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from prodsql.audit.logs import AuditEntry, LogEvent, LogProblems, SessionEvent, parse_log_time
+from prodsql.audit.trails import TrailInfo, TrailStatement, iso_seconds, scan_trail
+from prodsql.trail import verify_file
+
+_TAG_RE = re.compile(r"\s*/\* prodsql:([A-Za-z0-9._-]+):seq=(\d+) \*/")
+_APP_RE = re.compile(r"prodsql:[^:]*:[^:]*:([A-Za-z0-9._-]+)$")
+_REQUIRED, _OPTIONAL = 1, 2
+# Seconds of slack when matching an untagged line by time: %t logs whole seconds.
+_TIME_SLACK = 2.0
+
+
+class Category(StrEnum):
+    MATCHED = "matched"
+    MISSING_ON_SERVER = "missing_on_server"
+    MISSING_IN_TRAIL = "missing_in_trail"
+    EXPECTED_ABSENT = "expected_absent"
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One statement's verdict. ``stmt`` is the trail's number, ``statement_id`` pgAudit's."""
+
+    category: Category
+    session: str | None
+    stmt: int | None
+    statement_id: int | None
+    server_session: str | None
+    text: str
+    why: str
+    where: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "session": self.session,
+            "stmt": self.stmt,
+            "statement_id": self.statement_id,
+            "server_session": self.server_session,
+            "text": self.text,
+            "why": self.why,
+            "where": self.where,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class UntrackedSession:
+    server_session: str
+    pid: int | None
+    application_name: str | None
+    user: str | None
+    first_seen: str
+    audit_lines: int
+    where: str
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "server_session": self.server_session,
+            "pid": self.pid,
+            "application_name": self.application_name,
+            "user": self.user,
+            "first_seen": self.first_seen,
+            "audit_lines": self.audit_lines,
+            "where": self.where,
+            "why": "carries a prodsql application_name but no given trail covers it",
+        }
+
+
+@dataclass
+class TrailState:
+    """Per-trail counters; mutable while the log streams."""
+
+    info: TrailInfo
+    integrity: str  # a VerifyStatus name in lower case, or "not checked"
+    integrity_problem: str | None
+    expect: bytearray = field(default_factory=bytearray)
+    found: array[int] = field(default_factory=lambda: array("q"))
+    candidates: list[AuditEntry] = field(default_factory=list)
+
+    def mark(self, stmt: int, statement_id: int) -> bool:
+        if stmt >= len(self.expect) or not self.expect[stmt]:
+            return False
+        if not self.found[stmt]:
+            self.found[stmt] = statement_id
+        return True
+
+    def owns(self, key: str, pid: int | None) -> bool:
+        """Whether a server session is a connection this trail records as its own."""
+        info = self.info
+        if not info.server_ids and not info.backend_pids:
+            return True
+        # A stderr log derives the session id from the connection line, which can fall a
+        # second off the server's; the pid is the fallback.
+        return key in info.server_ids or (pid is not None and pid in info.backend_pids)
+
+
+@dataclass
+class _ServerSession:
+    key: str
+    pid: int | None
+    application_name: str | None
+    user: str | None
+    first_seen: str
+    where: str
+    trail: TrailState | None = None
+    own: bool = False
+    foreign_sid: str | None = None
+    audit_lines: int = 0
+    group_id: int = -1
+    group_tagged: bool = False
+    group_untagged: list[AuditEntry] = field(default_factory=list)
+
+
+@dataclass
+class Reconciler:
+    """Feed it trails, then log events; then read its findings."""
+
+    problems: LogProblems = field(default_factory=LogProblems)
+    trails: dict[str, TrailState] = field(default_factory=dict)
+    extras: list[Finding] = field(default_factory=list)
+    untracked: dict[str, UntrackedSession] = field(default_factory=dict)
+    audit_lines: int = 0
+    _sessions: dict[str, _ServerSession] = field(default_factory=dict)
+    _pids: dict[int, TrailState] = field(default_factory=dict)
+
+    # -- trails
+
+    def add_trail(
+        self, path: Path, *, hmac_key: bytes | None = None, verify: bool = True
+    ) -> TrailInfo:
+        info = TrailInfo(path=path)
+        state = TrailState(info, "not checked", None)
+        if verify:
+            verdict = verify_file(path, hmac_key=hmac_key)
+            state = TrailState(info, verdict.status.name.lower(), verdict.problem)
+        for st in scan_trail(path, info):
+            _grow(state, st.stmt)
+            state.expect[st.stmt] = _OPTIONAL if st.may_be_absent else _REQUIRED
+        sid = info.sid or path.name
+        self.trails[sid] = state
+        for pid in info.backend_pids:
+            self._pids[pid] = state
+        return info
+
+    # -- the server log
+
+    def feed(self, events: Iterable[LogEvent]) -> None:
+        for event in events:
+            if isinstance(event, AuditEntry):
+                self._audit(event)
+            elif event.event == "authorized":
+                self._session(event.ctx.session_id, event, create=False)
+            else:
+                self._disconnected(event)
+
+    def finish(self) -> None:
+        """Close every open server session; call once the logs are read."""
+        for session in list(self._sessions.values()):
+            self._close(session)
+        self._sessions.clear()
+
+    def _audit(self, entry: AuditEntry) -> None:
+        self.audit_lines += 1
+        tag = _TAG_RE.match(entry.statement) if entry.statement.startswith(("/", " ")) else None
+        session = self._session(entry.ctx.session_id, entry, create=tag is not None)
+        if session is None:
+            return
+        session.audit_lines += 1
+        if tag is not None:
+            self._link_by_tag(session, tag.group(1))
+        if entry.statement_id != session.group_id:
+            self._flush_group(session)
+            session.group_id = entry.statement_id
+        if tag is not None:
+            session.group_tagged = True
+            session.group_untagged.clear()
+            self._tagged(session, entry, tag.group(1), int(tag.group(2)))
+        elif not session.group_tagged:
+            session.group_untagged.append(entry)
+
+    def _tagged(self, session: _ServerSession, entry: AuditEntry, sid: str, seq: int) -> None:
+        trail = self.trails.get(sid)
+        if trail is None:
+            return
+        if session.trail is trail and not session.own:
+            why = "carries this session's tag but ran on a connection the trail does not show"
+            self.extras.append(_extra(session, sid, seq, entry, why))
+        elif not trail.mark(seq, entry.statement_id):
+            why = f"carries the tag of seq={seq}, which the trail does not record as sent"
+            self.extras.append(_extra(session, sid, seq, entry, why))
+
+    def _session(
+        self, key_id: str | None, event: AuditEntry | SessionEvent, *, create: bool
+    ) -> _ServerSession | None:
+        ctx = event.ctx
+        key = key_id or f"pid:{ctx.pid}"
+        session = self._sessions.get(key)
+        if session is not None:
+            return session
+        app_sid = _app_sid(ctx.application_name)
+        pid_trail = self._pids.get(ctx.pid) if ctx.pid is not None else None
+        if not (create or app_sid or pid_trail):
+            return None
+        where = f"{ctx.source}:{ctx.line}"
+        session = _ServerSession(key, ctx.pid, ctx.application_name, ctx.user, ctx.timestamp, where)
+        self._sessions[key] = session
+        self._link(session, self.trails.get(app_sid) if app_sid else pid_trail, app_sid)
+        return session
+
+    def _link(self, session: _ServerSession, trail: TrailState | None, app_sid: str | None) -> None:
+        if trail is None:
+            session.foreign_sid = app_sid
+            return
+        session.trail = trail
+        session.own = trail.owns(session.key, session.pid)
+
+    def _link_by_tag(self, session: _ServerSession, sid: str) -> None:
+        if session.trail is None and sid in self.trails:
+            self._link(session, self.trails[sid], sid)
+        elif session.trail is None:
+            session.foreign_sid = session.foreign_sid or sid
+
+    def _disconnected(self, event: SessionEvent) -> None:
+        key = event.ctx.session_id or f"pid:{event.ctx.pid}"
+        session = self._sessions.pop(key, None)
+        if session is not None:
+            self._close(session)
+
+    def _close(self, session: _ServerSession) -> None:
+        self._flush_group(session)
+        if session.trail is None and session.foreign_sid is not None:
+            self.untracked[session.key] = UntrackedSession(
+                server_session=session.key,
+                pid=session.pid,
+                application_name=session.application_name,
+                user=session.user,
+                first_seen=session.first_seen,
+                audit_lines=session.audit_lines,
+                where=session.where,
+            )
+
+    def _flush_group(self, session: _ServerSession) -> None:
+        untagged, session.group_untagged = session.group_untagged, []
+        session.group_tagged = False
+        if not untagged or session.trail is None:
+            return
+        if session.own:
+            session.trail.candidates.append(untagged[0])
+            return
+        sid = session.trail.info.sid
+        why = (
+            f"ran on another connection ({session.key}) that used this session's "
+            "application_name; prodsql did not send it"
+        )
+        self.extras.append(_extra(session, sid, None, untagged[0], why))
+
+    # -- results
+
+    def findings(self, *, matched_text: bool = True) -> Iterator[Finding]:
+        """Every verdict: trail by trail (streamed again), then the server's extras.
+
+        Without ``matched_text``, a trail whose every statement matched is not read again:
+        its findings come from the counters, without the statements' text.
+        """
+        for sid, trail in self.trails.items():
+            if not matched_text and _all_matched(trail):
+                yield from _matched_only(sid, trail)
+            else:
+                yield from self._trail_findings(sid, trail)
+        yield from self.extras
+
+    def _trail_findings(self, sid: str, trail: TrailState) -> Iterator[Finding]:
+        leftover = _match_candidates(trail) if trail.candidates else []
+        server = ", ".join(sorted(trail.info.server_ids)) or None
+        for st in scan_trail(trail.info.path, TrailInfo(path=trail.info.path)):
+            yield _verdict(sid, server, trail, st)
+        for entry in leftover:
+            why = "pgAudit logged it in the session prodsql opened, but no trail record explains it"
+            yield Finding(
+                Category.MISSING_IN_TRAIL,
+                sid,
+                None,
+                entry.statement_id,
+                entry.ctx.session_id or server,
+                entry.statement,
+                why,
+                f"{entry.ctx.source}:{entry.ctx.line}",
+            )
+
+
+def _all_matched(trail: TrailState) -> bool:
+    return not trail.candidates and all(
+        trail.found[i] for i, want in enumerate(trail.expect) if want
+    )
+
+
+def _matched_only(sid: str, trail: TrailState) -> Iterator[Finding]:
+    server = ", ".join(sorted(trail.info.server_ids)) or None
+    for stmt, want in enumerate(trail.expect):
+        if want:
+            found = abs(trail.found[stmt])
+            yield Finding(Category.MATCHED, sid, stmt, found, server, "", "matched")
+
+
+def _verdict(sid: str, server: str | None, trail: TrailState, st: TrailStatement) -> Finding:
+    found = trail.found[st.stmt] if st.stmt < len(trail.found) else 0
+    if found:
+        why = "matched" if found > 0 else "matched by text and time (no tag on the server line)"
+        return Finding(Category.MATCHED, sid, st.stmt, abs(found), server, st.text, why)
+    if st.may_be_absent:
+        return Finding(
+            Category.EXPECTED_ABSENT, sid, st.stmt, None, server, st.text, st.may_be_absent
+        )
+    return Finding(Category.MISSING_ON_SERVER, sid, st.stmt, None, server, st.text, _gap(trail, st))
+
+
+def _gap(trail: TrailState, st: TrailStatement) -> str:
+    why = f"the trail says it ran ({st.status}); pgAudit has no line for it"
+    classes = trail.info.classes
+    if classes is not None and st.audit_class not in classes:
+        logged = ", ".join(sorted(classes)) or "none"
+        why += (
+            f": pgaudit.log for this session ({logged}) does not include {st.audit_class.upper()}"
+        )
+    return why
+
+
+def _match_candidates(trail: TrailState) -> list[AuditEntry]:
+    """Untagged lines in prodsql's own connection, matched by text within the statement's time."""
+    wanted: dict[str, list[TrailStatement]] = {}
+    for st in scan_trail(trail.info.path, TrailInfo(path=trail.info.path)):
+        if st.stmt < len(trail.found) and not trail.found[st.stmt] and st.status != "refused":
+            wanted.setdefault(_normal(st.text), []).append(st)
+    leftover: list[AuditEntry] = []
+    for entry in trail.candidates:
+        hit = _take(wanted.get(_normal(entry.statement), []), parse_log_time(entry.ctx.timestamp))
+        if hit is None:
+            leftover.append(entry)
+        else:
+            trail.found[hit.stmt] = -entry.statement_id
+    return leftover
+
+
+def _take(options: list[TrailStatement], moment: float | None) -> TrailStatement | None:
+    for i, st in enumerate(options):
+        start = iso_seconds(st.started)
+        end = iso_seconds(st.ended) or start
+        if moment is None or start is None or end is None:
+            return options.pop(i)
+        if start - _TIME_SLACK <= moment <= end + _TIME_SLACK:
+            return options.pop(i)
+    return None
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.split()).rstrip(";").strip()
+
+
+def _grow(state: TrailState, stmt: int) -> None:
+    if stmt >= len(state.expect):
+        extra = stmt + 1 - len(state.expect)
+        state.expect.extend(bytes(extra))
+        state.found.extend([0] * extra)
+
+
+def _app_sid(application_name: str | None) -> str | None:
+    if not application_name or not application_name.startswith("prodsql:"):
+        return None
+    found = _APP_RE.search(application_name)
+    return found.group(1) if found else None
+
+
+def _extra(
+    session: _ServerSession, sid: str | None, seq: int | None, entry: AuditEntry, why: str
+) -> Finding:
+    return Finding(
+        Category.MISSING_IN_TRAIL,
+        sid,
+        seq,
+        entry.statement_id,
+        session.key,
+        entry.statement,
+        why,
+        f"{entry.ctx.source}:{entry.ctx.line}",
+    )

@@ -1,0 +1,200 @@
+"""Trail files seen as a list of statements and what the server should show for each.
+
+A trail is streamed, never held: :func:`scan_trail` yields one :class:`TrailStatement`
+per statement (joined with its outcome) and fills a :class:`TrailInfo` with the session's
+header as it goes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from prodsql.trail import read_records
+
+# What the trail's classification kind is to pgAudit's classes (for explanations only).
+_KIND_CLASS = {
+    "read": "read",
+    "write": "write",
+    "ddl": "ddl",
+    "privilege": "role",
+    "opaque": "function",
+    "set": "misc_set",
+    "transaction": "misc",
+    "maintenance": "misc",
+    "utility": "misc",
+}
+_ENDS_TRANSACTION = frozenset({"ROLLBACK", "COMMIT", "END", "ABORT"})
+
+
+@dataclass
+class TrailInfo:
+    """The session's header, filled while its trail is scanned (so not frozen)."""
+
+    path: Path
+    sid: str | None = None
+    ticket: str | None = None
+    application_name: str | None = None
+    os_user: str | None = None
+    db_user: str | None = None
+    target: str | None = None
+    server_ids: set[str] = field(default_factory=set)
+    backend_pids: set[int] = field(default_factory=set)
+    classes: frozenset[str] | None = None
+    required: tuple[str, ...] = ()
+    how_ended: str | None = None
+    statements: int = 0
+
+    def take(self, record: dict[str, object]) -> None:
+        kind = record.get("kind")
+        if kind == "session_start":
+            self._start(record)
+        elif kind in ("connected", "reconnect"):
+            self._connected(record)
+        elif kind == "session_end":
+            self.how_ended = _text(record.get("how"))
+
+    def _start(self, record: dict[str, object]) -> None:
+        self.sid = _text(record.get("sid"))
+        self.ticket = _text(record.get("ticket"))
+        self.application_name = _text(record.get("application_name"))
+        self.os_user = _text(record.get("os_user"))
+        self.target = _text(record.get("target"))
+        required = record.get("required_audit")
+        if isinstance(required, list):
+            self.required = tuple(str(x) for x in required)
+
+    def _connected(self, record: dict[str, object]) -> None:
+        server_id = _text(record.get("server_session_id"))
+        if server_id:
+            self.server_ids.add(server_id)
+        pid = record.get("backend_pid")
+        if isinstance(pid, int) and pid > 0:
+            self.backend_pids.add(pid)
+        self.db_user = _text(record.get("db_user")) or self.db_user
+        posture = record.get("posture")
+        if isinstance(posture, dict) and isinstance(posture.get("classes"), list):
+            self.classes = frozenset(str(x) for x in posture["classes"])
+
+
+@dataclass(frozen=True, slots=True)
+class TrailStatement:
+    """One numbered statement and, when it was sent, its outcome."""
+
+    stmt: int
+    text: str
+    kind: str
+    command: str
+    status: str  # an outcome status, "refused", or "no outcome"
+    sqlstate: str | None
+    message: str | None
+    started: str
+    ended: str | None
+    # None when pgAudit must have logged it; otherwise why a missing line is expected.
+    may_be_absent: str | None
+
+    @property
+    def audit_class(self) -> str:
+        return _KIND_CLASS.get(self.kind, "misc")
+
+
+def scan_trail(path: Path, info: TrailInfo) -> Iterator[TrailStatement]:
+    """The statements of a trail in order; raises TrailFormatError for an unreadable file."""
+    pending: dict[int, dict[str, object]] = {}
+    aborted = False
+    for record in read_records(path):
+        info.take(record)
+        kind = record.get("kind")
+        stmt = record.get("stmt")
+        if not isinstance(stmt, int):
+            continue
+        info.statements = max(info.statements, stmt)
+        if kind == "statement":
+            pending[stmt] = record
+        elif kind == "refused":
+            yield _refused(stmt, record)
+        elif kind == "outcome" and stmt in pending:
+            yield _sent(stmt, pending.pop(stmt), record, aborted)
+            aborted = record.get("txn_status") == "failed"
+    for stmt, record in pending.items():
+        yield _sent(stmt, record, None, aborted)
+
+
+def _refused(stmt: int, record: dict[str, object]) -> TrailStatement:
+    why = _text(record.get("why")) or "refused"
+    kind, command = _classification(record)
+    return TrailStatement(
+        stmt=stmt,
+        text=_text(record.get("text")) or "",
+        kind=kind,
+        command=command,
+        status="refused",
+        sqlstate=None,
+        message=why,
+        started=_text(record.get("ts")) or "",
+        ended=None,
+        may_be_absent=f"{why}: never sent to the server",
+    )
+
+
+def _sent(
+    stmt: int, record: dict[str, object], outcome: dict[str, object] | None, aborted: bool
+) -> TrailStatement:
+    kind, command = _classification(record)
+    status = _text(outcome.get("status")) if outcome else None
+    sqlstate = _text(outcome.get("sqlstate")) if outcome else None
+    message = _text(outcome.get("message")) if outcome else None
+    return TrailStatement(
+        stmt=stmt,
+        text=_text(record.get("text")) or "",
+        kind=kind,
+        command=command,
+        status=status or "no outcome",
+        sqlstate=sqlstate,
+        message=message,
+        started=_text(record.get("ts")) or "",
+        ended=_text(outcome.get("ts")) if outcome else None,
+        may_be_absent=_absence_reason(status, sqlstate, message, command, aborted),
+    )
+
+
+def _absence_reason(
+    status: str | None, sqlstate: str | None, message: str | None, command: str, aborted: bool
+) -> str | None:
+    if status == "ok":
+        if aborted and command.upper() in _ENDS_TRANSACTION:
+            return "ended an aborted transaction: pgAudit logs no line for it"
+        return None
+    if status == "error":
+        code = f"SQLSTATE {sqlstate}" if sqlstate else "an error"
+        return (
+            f"failed with {code} ({message or 'no message'}): pgAudit logs a statement only "
+            "once execution starts, not one that fails in parsing, analysis, planning, "
+            "permission checks, a failed utility command or an aborted transaction"
+        )
+    if status is None:
+        return "no outcome recorded (crash or kill): it may never have reached the server"
+    return f"{status}: it may not have reached execution on the server"
+
+
+def _classification(record: dict[str, object]) -> tuple[str, str]:
+    c = record.get("classification")
+    if not isinstance(c, dict):
+        return "unknown", "UNKNOWN"
+    return str(c.get("kind") or "unknown"), str(c.get("command") or "UNKNOWN")
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def iso_seconds(stamp: str | None) -> float | None:
+    """Seconds since the epoch of a trail ``ts`` (ISO-8601 UTC with ``Z``)."""
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None

@@ -1,0 +1,192 @@
+"""Reconciling trails with the captured server log: every category, all formats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from prodsql.audit.cli import reconcile_main
+from prodsql.audit.logs import LogProblems, read_log_file
+from prodsql.audit.reconcile import Category, Finding, Reconciler
+from unit.audit.trailkit import CAPTURED_STATEMENTS, DATA, Stmt, write_trail
+
+FILES = ("session.log", "session.csv", "session.json")
+
+
+def reconcile(trails: list[Path], log: Path) -> tuple[Reconciler, list[Finding]]:
+    rec = Reconciler()
+    for trail in trails:
+        rec.add_trail(trail)
+    rec.feed(read_log_file(log, rec.problems))
+    rec.finish()
+    return rec, list(rec.findings())
+
+
+def by_category(findings: list[Finding]) -> dict[Category, list[tuple[int | None, int | None]]]:
+    result: dict[Category, list[tuple[int | None, int | None]]] = {c: [] for c in Category}
+    for f in findings:
+        result[f.category].append((f.stmt, f.statement_id))
+    return result
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_the_captured_session_lands_in_the_right_categories(name: str, trail_dir: Path) -> None:
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    rec, findings = reconcile([trail], DATA / name)
+    got = by_category(findings)
+    # seq 3 failed at run time (logged); seq 4 failed in the planner, seq 5 in analysis.
+    assert got[Category.MATCHED] == [(1, 1), (2, 2), (3, 3), (6, 4), (7, 5)]
+    assert got[Category.EXPECTED_ABSENT] == [(4, None), (5, None)]
+    assert got[Category.MISSING_IN_TRAIL] == [(None, 6)]
+    assert got[Category.MISSING_ON_SERVER] == []
+    extra = next(f for f in findings if f.category is Category.MISSING_IN_TRAIL)
+    assert extra.text == "SELECT 'untagged'"
+    assert extra.session == "cafe0001"
+    assert "no trail record explains it" in extra.why
+    absent = next(f for f in findings if f.stmt == 5)
+    assert "42P01" in absent.why
+    assert rec.problems.count == 0
+    assert not rec.untracked
+
+
+def test_a_statement_the_server_never_logged_is_missing_on_server(trail_dir: Path) -> None:
+    statements = (*CAPTURED_STATEMENTS, Stmt("SELECT 'a,\"b\"'"), Stmt("SELECT 9"))
+    trail = write_trail(trail_dir, statements, classes=("ddl",))
+    _, findings = reconcile([trail], DATA / "session.csv")
+    missing = [f for f in findings if f.category is Category.MISSING_ON_SERVER]
+    assert [f.stmt for f in missing] == [8, 9]
+    assert "does not include READ" in missing[0].why
+    assert "pgaudit.log for this session (ddl)" in missing[0].why
+
+
+def test_refusals_and_rollbacks_of_aborted_transactions_are_expected_absent(
+    trail_dir: Path,
+) -> None:
+    statements = (
+        *CAPTURED_STATEMENTS,
+        Stmt("DELETE FROM items", refused=True, kind="write", command="DELETE"),
+        Stmt("SELECT 1/0", status="error", sqlstate="22012", txn_status="failed"),
+        Stmt("ROLLBACK", kind="transaction", command="ROLLBACK"),
+        Stmt("SELECT pg_sleep(10)", status="cancelled", sqlstate="57014"),
+        Stmt("SELECT 'crashed'", outcome=False),
+    )
+    trail = write_trail(trail_dir, statements, close=False)
+    _, findings = reconcile([trail], DATA / "session.json")
+    absent = {f.stmt: f.why for f in findings if f.category is Category.EXPECTED_ABSENT}
+    assert sorted(k for k in absent if k is not None) == [4, 5, 8, 9, 10, 11, 12]
+    assert absent[8].startswith("refused by policy: never sent")
+    assert "aborted transaction" in absent[10]
+    assert absent[11].startswith("cancelled")
+    assert absent[12].startswith("no outcome recorded")
+
+
+def test_a_tag_the_trail_does_not_have_is_missing_in_trail(trail_dir: Path) -> None:
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS[:5])
+    _, findings = reconcile([trail], DATA / "session.log")
+    extras = [f for f in findings if f.category is Category.MISSING_IN_TRAIL]
+    extras.sort(key=lambda f: f.statement_id or 0)
+    assert [(f.stmt, f.statement_id) for f in extras] == [(6, 4), (7, 5), (None, 6)]
+    assert "seq=6, which the trail does not record" in extras[0].why
+
+
+def test_a_session_without_a_trail_is_untracked(trail_dir: Path) -> None:
+    rec, findings = reconcile([], DATA / "session.csv")
+    assert findings == []
+    (untracked,) = rec.untracked.values()
+    assert untracked.application_name == "prodsql:OPS-9:root:cafe0001"
+    assert untracked.audit_lines == 7
+
+
+def test_another_connection_with_the_sessions_application_name(trail_dir: Path) -> None:
+    # The trail says prodsql's connection was another one: everything in the log is foreign.
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS, server_id="6b000000.1", pid=1)
+    _, findings = reconcile([trail], DATA / "session.csv")
+    extras = [f for f in findings if f.category is Category.MISSING_IN_TRAIL]
+    assert {f.statement_id for f in extras} == {1, 2, 3, 4, 5, 6}
+    assert any("another connection" in f.why for f in extras)
+    assert any("ran on a connection the trail does not show" in f.why for f in extras)
+
+
+def test_untagged_lines_match_by_text_and_time(trail_dir: Path, tmp_path: Path) -> None:
+    lines = (DATA / "session.log").read_text(encoding="utf-8")
+    stripped = tmp_path / "untagged.log"
+    stripped.write_text(lines.replace("/* prodsql:cafe0001:seq=1 */ ", ""), encoding="utf-8")
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    _, findings = reconcile([trail], stripped)
+    first = next(f for f in findings if f.stmt == 1)
+    assert first.category is Category.MATCHED
+    assert "text and time" in first.why
+
+
+def test_cli_json_has_the_documented_keys_and_exit_codes(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    code = reconcile_main(
+        ["--trail", str(trail_dir), "--server-log", str(DATA / "session.csv"), "--json"]
+    )
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    for key in (
+        "matched",
+        "missing_on_server",
+        "missing_in_trail",
+        "expected_absent",
+        "untracked_sessions",
+    ):
+        assert key in report
+    assert len(report["matched"]) == 5
+    assert report["matched"][0]["session"] == "cafe0001"
+    assert report["missing_in_trail"][0]["text"] == "SELECT 'untagged'"
+    assert report["summary"]["audit_lines"] == 7
+    assert report["sessions"][0]["trail"] == str(trail)
+
+
+def test_cli_exits_0_when_nothing_is_missing(
+    trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_trail(trail_dir, CAPTURED_STATEMENTS)
+    log = tmp_path / "clean.csv"
+    text = (DATA / "session.csv").read_text(encoding="utf-8")
+    log.write_text(
+        "".join(x for x in text.splitlines(True) if "'untagged'" not in x), encoding="utf-8"
+    )
+    code = reconcile_main(["--trail", str(trail_dir), "--server-log", str(log)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "matched 5, missing on server 0, missing in trail 0, expected absent 2" in out
+
+
+def test_cli_reports_malformed_lines_and_exit_2_on_unreadable_input(
+    trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prodsql.audit.logs import LogReadError
+
+    write_trail(trail_dir, CAPTURED_STATEMENTS)
+    log = tmp_path / "noisy.log"
+    log.write_text("noise\n" + (DATA / "session.log").read_text(encoding="utf-8"), encoding="utf-8")
+    reconcile_main(["--trail", str(trail_dir), "--server-log", str(log), "--log-format", "stderr"])
+    assert "malformed log lines: 1 (skipped)" in capsys.readouterr().out
+    with pytest.raises(LogReadError) as caught:
+        reconcile_main(["--trail", str(trail_dir), "--server-log", str(tmp_path / "nope.log")])
+    assert caught.value.exit_code == 2
+
+
+def test_problems_are_shared_across_sources() -> None:
+    problems = LogProblems()
+    list(read_log_file(DATA / "session.csv", problems))
+    assert problems.count == 0
+
+
+def test_no_verify_skips_the_chain_and_says_so(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    trail.write_text(trail.read_text(encoding="utf-8").replace("SELECT 1", "SELECT 2", 1))
+    args = ["--trail", str(trail), "--server-log", str(DATA / "session.csv"), "--json"]
+    reconcile_main(args)
+    assert json.loads(capsys.readouterr().out)["sessions"][0]["integrity"] == "tampered"
+    reconcile_main([*args, "--no-verify"])
+    assert json.loads(capsys.readouterr().out)["sessions"][0]["integrity"] == "not checked"

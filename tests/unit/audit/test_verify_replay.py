@@ -1,0 +1,153 @@
+"""prodsql verify over many files; replay in its three formats; intact and tampered trails."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from awsfixtures import FileKeyring
+from prodsql.audit import replay
+from prodsql.audit.cli import replay_main, verify_main
+from prodsql.errors import UsageError
+from unit.audit.trailkit import CAPTURED_STATEMENTS, Stmt, write_trail
+
+KEY_HEX = "00112233445566778899aabbccddeeff"
+
+
+def tamper(path: Path, old: str, new: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+
+
+@pytest.fixture
+def three(trail_dir: Path) -> tuple[Path, Path, Path]:
+    good = write_trail(trail_dir, CAPTURED_STATEMENTS, sid="good0001")
+    bad = write_trail(trail_dir, CAPTURED_STATEMENTS, sid="bad00001")
+    tamper(bad, "SELECT * FROM nope", "SELECT * FROM yes!")
+    open_ = write_trail(trail_dir, CAPTURED_STATEMENTS[:2], sid="open0001", close=False)
+    return good, bad, open_
+
+
+def test_verify_a_directory_prints_a_table_and_the_worst_exit(
+    three: tuple[Path, Path, Path], trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = verify_main([str(trail_dir)])
+    out = capsys.readouterr().out
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].split() == ["STATUS", "RECORDS", "SESSION", "HMAC", "FILE"]
+    assert any(line.startswith("TAMPERED") and "bad00001" in line for line in lines)
+    assert any(line.startswith("NOT CLOSED") and "open0001" in line for line in lines)
+    assert "the record was changed" in out
+    assert lines[-1] == "3 files: 1 ok, 1 tampered, 1 not closed"
+
+
+def test_verify_json(three: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    good, _, open_ = three
+    assert verify_main([str(good), str(open_), "--json"]) == 3
+    report = json.loads(capsys.readouterr().out)
+    assert [f["status"] for f in report["files"]] == ["intact", "not_closed"]
+    assert report["summary"]["exit_code"] == 3
+    assert verify_main([str(good)]) == 0
+    assert verify_main([str(good.parent / "absent.jsonl")]) == 2
+
+
+def test_verify_checks_the_hmac_with_the_keyring_key(
+    trail_dir: Path, file_keyring: FileKeyring, capsys: pytest.CaptureFixture[str]
+) -> None:
+    keyed = write_trail(trail_dir, CAPTURED_STATEMENTS, hmac_key=bytes.fromhex(KEY_HEX))
+    file_keyring.backend.set_password("prodsql", "trail-hmac:ops", KEY_HEX)
+    capsys.readouterr()
+    assert verify_main([str(keyed), "--hmac-key-name", "ops", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["files"][0]["hmac_checked"] is True
+    file_keyring.backend.set_password("prodsql", "trail-hmac:ops", "ff" * 16)
+    assert verify_main([str(keyed), "--hmac-key-name", "ops"]) == 1
+    assert "hmac" in capsys.readouterr().out
+
+
+def test_a_named_key_that_is_absent_is_a_usage_error(
+    trail_dir: Path, file_keyring: FileKeyring
+) -> None:
+    path = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    with pytest.raises(UsageError, match="no trail HMAC key 'nokey'"):
+        verify_main([str(path), "--hmac-key-name", "nokey"])
+
+
+def test_replay_text_shows_header_steps_and_outcomes(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    assert replay_main([str(path), "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "TRAIL" not in out
+    assert "who:            root@vm as database user dev" in out
+    assert "why:            ticket OPS-9" in out
+    assert "server session: 6b087a88.2e74 pid 11892" in out
+    assert "(completed)" in out
+    assert "#5  SELECT [read] run -> error, 0.5 ms, SQLSTATE 42P01: boom" in out
+    assert "    FROM items -- trailing" in out
+
+
+def test_replay_of_a_tampered_trail_has_a_banner_naming_the_break(
+    three: tuple[Path, Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, bad, _ = three
+    assert replay_main([str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("!!! TRAIL TAMPERED: line 11: seq 10: the record was changed")
+    assert "the first 10 records verify" in out.splitlines()[0]
+    assert "SELECT * FROM yes!" in out
+
+
+def test_replay_json_and_filters(trail_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    statements = (
+        *CAPTURED_STATEMENTS,
+        Stmt("DELETE FROM items", refused=True, kind="write", command="DELETE"),
+    )
+    path = write_trail(trail_dir, statements)
+    replay_main([str(path), "--format", "json", "--writes-only"])
+    report = json.loads(capsys.readouterr().out)
+    texts = [s["text"] for s in report["steps"] if s["kind"] in ("statement", "refused")]
+    assert texts == ["DO $$ BEGIN PERFORM count(*) FROM items; END $$", "DELETE FROM items"]
+    assert report["integrity"]["status"] == "intact"
+    assert report["header"]["ticket"] == "OPS-9"
+    replay_main([str(path), "--format", "json", "--grep", "nope|yes"])
+    steps = json.loads(capsys.readouterr().out)["steps"]
+    assert [s["stmt"] for s in steps if s["kind"] == "statement"] == [5]
+    assert steps[-1]["outcome"]["sqlstate"] == "42P01"
+
+
+def test_replay_html_is_one_self_contained_escaped_page(
+    three: tuple[Path, Path, Path], tmp_path: Path
+) -> None:
+    _, bad, _ = three
+    page = tmp_path / "session.html"
+    replay_main([str(bad), "--format", "html", "-o", str(page)])
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>")
+    assert '<div class="banner">TRAIL TAMPERED' in text
+    for external in ("src=", "<script", "http"):
+        assert external not in text
+    assert "&#x27;a,&quot;b&quot;&#x27;" in text
+    assert '<span class="word">SELECT</span>' in text
+
+
+def test_replay_paces_steps_by_their_timestamps(trail_dir: Path) -> None:
+    import io
+
+    path = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    session = replay.load(path)
+    pauses: list[float] = []
+    replay.render(session, session.steps, "text", io.StringIO(), speed=2.0, sleep=pauses.append)
+    assert len(pauses) == len(session.steps) - 1
+    # the test clock advances 1 ms per record; at speed 2 a step after two records waits 1 ms
+    assert all(0 < p <= 0.01 for p in pauses)
+
+
+def test_replay_rejects_a_bad_grep_and_speed(trail_dir: Path) -> None:
+    path = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    with pytest.raises(UsageError, match="--grep"):
+        replay_main([str(path), "--grep", "("])
+    with pytest.raises(UsageError, match="--speed"):
+        replay_main([str(path), "--speed", "0"])
