@@ -57,12 +57,12 @@ def run_demo(*, keep: bool = False) -> int:
         sandbox.load_demo_schema("dev")
         env = _demo_env(out_dir)
         dsn = sandbox.conninfo("dev", tcp=False)
-        for title, args in STEPS:
-            _step(
-                title,
-                ["--ticket", DEMO_TICKET, "--dsn", dsn, "--trail-dir", str(trail_dir), *args],
-                env,
-            )
+        base = ["--ticket", DEMO_TICKET, "--dsn", dsn, "--trail-dir", str(trail_dir)]
+        if sys.stdin.isatty() and sys.stdout.isatty():
+            _interactive(base, env)
+        else:  # CI, tests, a pipe: the scripted session
+            for title, args in STEPS:
+                _step(title, [*base, *args], env)
         time.sleep(0.3)  # let the logging collector write the last lines
         log_copy = _copy_logs(sandbox.log_dir, out_dir / "server-log")
     _explain(trail_dir, log_copy)
@@ -73,6 +73,19 @@ def _demo_env(out_dir: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PRODSQL_"))}
     env["PYTHONUNBUFFERED"] = "1"
     return env
+
+
+def _interactive(base: list[str], env: dict[str, str]) -> None:
+    """The shell on the demo data, as the non-superuser role ``dev``."""
+    print(
+        "\nThe shell is open on the demo schema (customers, orders, order_items) as role dev."
+        "\nTry: \\dt   SELECT status, count(*) FROM orders GROUP BY 1;"
+        "   \\write fix a stuck order   UPDATE orders SET status = 'shipped' WHERE id = 42;"
+        "   COMMIT;   DELETE FROM order_items;   \\q\n",
+        flush=True,
+    )
+    env = {**env, "PRODSQL_HISTORY": "off"}
+    subprocess.run([sys.executable, "-m", "prodsql", *base], env=env, check=False)
 
 
 def _step(title: str, args: list[str], env: dict[str, str]) -> None:
@@ -96,5 +109,6 @@ def _explain(trail_dir: Path, log_dir: Path) -> None:
     print("\nLook at them:")
     print(f"  prodsql verify {trail_dir}")
     if trails:
-        print(f"  less {trails[-1]}")
+        print(f"  prodsql replay {trails[-1]}")
+    print(f"  prodsql reconcile --trail {trail_dir} --server-log {log_dir}/*.csv")
     print(f"  grep AUDIT {log_dir}/*.log")

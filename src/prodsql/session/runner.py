@@ -8,7 +8,7 @@ import contextlib
 import sys
 import time
 from collections.abc import Callable, Sequence
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from prodsql.errors import PolicyRefusal, PostureError, StatementError, TrailError
 from prodsql.policy import (
@@ -35,6 +35,19 @@ if TYPE_CHECKING:
 # Decides whether a statement that needs confirmation may run: returns who
 # confirmed and how (recorded in the trail), or None to decline.
 Confirmer = Callable[[Statement, Classification, Decision], str | None]
+# Called after the decision and before the intent is written: the shell opens its
+# explicit write transaction here (with an internal, trailed BEGIN).
+BeforeSend = Callable[[Classification], None]
+_STREAM_BATCH = 1000
+
+
+class RowSink(Protocol):
+    """Receives a result while it streams, so the whole result is never held."""
+
+    def start(self, columns: Sequence[str], type_oids: Sequence[int]) -> None: ...
+
+    def rows(self, batch: Sequence[tuple[Any, ...]]) -> None: ...
+
 
 _TXN = {0: "idle", 1: "active", 2: "in_transaction", 3: "failed", 4: "unknown"}
 _NOTICE_KEEP = 5
@@ -67,6 +80,9 @@ class AuditedSession:
         self.conn: psycopg.Connection[Any] | None = None
         self.posture: Posture | None = None
         self.stmt_no = 0
+        self.required: tuple[str, ...] = ()
+        # Break-glass sessions also need parameter values logged (see posture.judge).
+        self.require_log_parameter = False
         self._notices: list[dict[str, str]] = []
 
     # -- opening -------------------------------------------------------------
@@ -74,14 +90,15 @@ class AuditedSession:
         """Connect, then confirm the audit posture; a session that would not be
         audited as required does not start."""
         self.conn = connect(self.params, on_notice=self._on_notice)
+        self.required = tuple(required)
         posture = self._read_posture()
-        verdict = judge(posture, required)
+        verdict = judge(posture, required, require_log_parameter=self.require_log_parameter)
         if not verdict.ok and posture.superuser and posture.loaded and verdict.missing:
             self._internal(
                 session_fix_sql(posture, required), "raise the session's pgAudit posture"
             )
             posture = self._read_posture()
-            verdict = judge(posture, required)
+            verdict = judge(posture, required, require_log_parameter=self.require_log_parameter)
         self.posture = posture
         self.trail.append("connected", _connected_fields(posture, verdict.ok, verdict.problems))
         if posture.superuser:
@@ -95,10 +112,10 @@ class AuditedSession:
         return posture
 
     def _read_posture(self) -> Posture:
-        row = self._internal(POSTURE_SQL, "read the audit posture")
+        row = self.internal_row(POSTURE_SQL, "read the audit posture")
         return Posture.from_row(row)
 
-    def _internal(self, sql: str, purpose: str) -> Sequence[Any]:
+    def _internal(self, sql: str, purpose: str) -> Result:
         """A statement prodsql itself sends: tagged and trailed like any other."""
         self.stmt_no += 1
         tag = make_tag(self.identity.session_id, self.stmt_no)
@@ -117,19 +134,44 @@ class AuditedSession:
         result, fields = self._send(sent, None)
         self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=False)
         if fields["status"] != "ok":
+            if fields["status"] == "connection_lost":
+                raise _statement_error(fields)
             raise StatementError(
                 f"internal query failed ({purpose}): {fields.get('message')}",
                 sqlstate=str(fields.get("sqlstate") or ""),
+                status=str(fields["status"]),
             )
+        return result
+
+    def internal_row(self, sql: str, purpose: str) -> Sequence[Any]:
+        """The first row of an internal query (empty when it returned none)."""
+        result = self._internal(sql, purpose)
         return result.rows[0] if result.rows else ()
 
+    def internal_query(self, sql: str, purpose: str) -> Result:
+        """A whole internal query result (catalog lookups, EXPLAIN, BEGIN)."""
+        return self._internal(sql, purpose)
+
     # -- the statement path --------------------------------------------------
-    def run_statement(self, stmt: Statement, source: str, confirm: Confirmer) -> Result:
+    def run_statement(
+        self,
+        stmt: Statement,
+        source: str,
+        confirm: Confirmer,
+        *,
+        before_send: BeforeSend | None = None,
+        sink: RowSink | None = None,
+    ) -> Result:
         """Classify, decide, confirm, trail, tag, send, trail. Raises PolicyRefusal
-        (nothing sent) or StatementError (sent, failed)."""
+        (nothing sent) or StatementError (sent, failed). With a ``sink`` the rows
+        stream to it in batches instead of being collected in the Result."""
         classification, decision = evaluate(stmt.text, self.mode, self.policy)
-        self.stmt_no += 1
+        # The confirmer and before_send may send internal statements (EXPLAIN, BEGIN),
+        # which take their own numbers: this statement's number is taken after them.
         confirmed_by = self._decide(stmt, source, classification, decision, confirm)
+        if before_send is not None:
+            before_send(classification)
+        self.stmt_no += 1
         tag = make_tag(self.identity.session_id, self.stmt_no)
         sent = tag_statement(stmt.text, tag)
         self.trail.append(
@@ -145,7 +187,7 @@ class AuditedSession:
                 "confirmed_by": confirmed_by,
             },
         )
-        result, fields = self._send(sent, stmt, classification)
+        result, fields = self._send(sent, stmt, classification, sink)
         self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=False)
         if fields["status"] != "ok":
             raise _statement_error(fields)
@@ -171,6 +213,7 @@ class AuditedSession:
     def _refuse(
         self, stmt: Statement, source: str, c: Classification, d: Decision, why: str
     ) -> None:
+        self.stmt_no += 1  # a refused statement keeps its number: gaps would look like loss
         self.trail.append(
             "refused",
             {
@@ -188,7 +231,11 @@ class AuditedSession:
 
     # -- sending -------------------------------------------------------------
     def _send(
-        self, sent: str, stmt: Statement | None, c: Classification | None = None
+        self,
+        sent: str,
+        stmt: Statement | None,
+        c: Classification | None = None,
+        sink: RowSink | None = None,
     ) -> tuple[Result, dict[str, object]]:
         import psycopg
 
@@ -201,6 +248,8 @@ class AuditedSession:
             with self.conn.cursor() as cur:
                 if c is not None and _is_client_copy(c):
                     _run_copy(cur, sent, stmt, result)
+                elif sink is not None and c is not None and _streamable(c):
+                    _stream(cur, sent, result, sink)
                 else:
                     cur.execute(sent)
                     _collect(cur, result)
@@ -245,6 +294,34 @@ class AuditedSession:
             and int(self.conn.info.transaction_status) in (2, 3)
         )
 
+    @property
+    def connected(self) -> bool:
+        return self.conn is not None and not self.conn.closed
+
+    @property
+    def txn_state(self) -> str:
+        """``idle``, ``in_transaction``, ``failed`` or ``disconnected`` (psql's %x)."""
+        if not self.connected:
+            return "disconnected"
+        assert self.conn is not None
+        return _TXN.get(int(self.conn.info.transaction_status), "unknown")
+
+    def reconnect(self) -> Posture:
+        """A new connection with fresh credentials (a new IAM token) after one was lost;
+        the posture is read and judged again. Never re-runs anything."""
+        old = self.posture
+        if self.conn is not None:
+            with contextlib.suppress(Exception):
+                self.conn.close()
+        self.trail.append(
+            "reconnect",
+            {
+                "previous_backend_pid": old.backend_pid if old else None,
+                "previous_server_session_id": old.server_session_id if old else None,
+            },
+        )
+        return self.open(required=self.required)
+
     def close(self, how: str) -> None:
         """End the session: roll back what is open, close the connection, close the trail."""
         if self.conn is not None and not self.conn.closed:
@@ -285,6 +362,41 @@ def _copy_direction(sent: str) -> str:
     except Exception:
         return ""
     return "copy_from" if '"is_from":true' in stmt else "copy_to"
+
+
+def _streamable(c: Classification) -> bool:
+    # Queries only: stream() uses the extended protocol (one statement per message, no
+    # COPY) and fails on commands that return no rows, such as a ROLLBACK.
+    return c.kind == "read" and "multi_statement" not in c.flags
+
+
+def _stream(cur: Any, sent: str, result: Result, sink: RowSink) -> None:
+    batch: list[tuple[Any, ...]] = []
+    started = False
+    count = 0
+    for row in cur.stream(sent, size=_STREAM_BATCH):
+        if not started:
+            sink.start(
+                [col.name for col in cur.description], [col.type_code for col in cur.description]
+            )
+            started = True
+        batch.append(row)
+        if len(batch) >= _STREAM_BATCH:
+            sink.rows(batch)
+            count, batch = count + len(batch), []
+    if cur.description is not None and not started:
+        sink.start(
+            [col.name for col in cur.description], [col.type_code for col in cur.description]
+        )
+    if batch:
+        sink.rows(batch)
+        count += len(batch)
+    result.has_rows = cur.description is not None
+    result.status = cur.statusmessage or (f"SELECT {count}" if result.has_rows else "")
+    if result.has_rows:
+        result.columns = [col.name for col in cur.description]
+        result.type_oids = [col.type_code for col in cur.description]
+    result.rowcount = count if result.has_rows else cur.rowcount
 
 
 def _collect(cur: Any, result: Result) -> None:

@@ -1,0 +1,455 @@
+"""The REPL: read a buffer, split it, run meta-commands and statements in order.
+
+Every statement goes through ``AuditedSession.run_statement``; every meta-command is
+recorded in the trail. The shell adds what a human needs around that path: confirmations
+typed from what was shown, write mode inside explicit transactions, Ctrl-C as a real
+server-side cancel, reconnect with fresh credentials, an idle timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any
+
+from prompt_toolkit.formatted_text import FormattedText
+
+from prodsql.errors import Error, PolicyRefusal, PostureError, StatementError
+from prodsql.policy import Classification, Decision, MetaCommand, Mode, Statement, split
+from prodsql.shell import confirm as confirming
+from prodsql.shell.completion import CATALOG_SQL, Catalog, SqlCompleter
+from prodsql.shell.input import PROMPT_STYLE, is_complete, prompt_parts
+from prodsql.shell.render import Display, Output, ResultPrinter
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+
+    from prodsql.result import Result
+    from prodsql.session.runner import AuditedSession
+
+# Statements PostgreSQL refuses inside a transaction block: no BEGIN is sent for them.
+_NO_TRANSACTION = frozenset(
+    {"VACUUM", "CREATE DATABASE", "DROP DATABASE", "CREATE TABLESPACE", "DROP TABLESPACE"}
+)
+_OPENS_TRANSACTION = frozenset({"write", "ddl", "privilege", "lock"})
+_MAX_INCLUDE_DEPTH = 16
+
+
+class IdleTimeout(Exception):
+    """No keystroke for the configured time: the session ends."""
+
+
+@dataclass(frozen=True, slots=True)
+class ShellOptions:
+    label: str
+    ticket: str | None
+    history: Path | None = None
+    idle_timeout: float = 15 * 60.0  # seconds; 0 switches it off
+    vi_mode: bool = False
+    fmt: str = "aligned"
+
+
+def opens_transaction(c: Classification, text: str) -> bool:
+    """Does this write need prodsql's explicit BEGIN first (write mode, idle)?"""
+    if c.command in _NO_TRANSACTION or "CONCURRENTLY" in text.upper():
+        return False
+    return c.kind in _OPENS_TRANSACTION or "writes" in c.flags
+
+
+class Shell:
+    def __init__(
+        self,
+        session: AuditedSession,
+        options: ShellOptions,
+        *,
+        stdout: IO[str],
+        stderr: IO[str],
+        pt_input: Any = None,
+        pt_output: Any = None,
+    ) -> None:
+        self.session, self.options = session, options
+        self.out, self.err = stdout, stderr
+        self.display = Display(fmt=options.fmt)
+        self.output = Output(stdout)
+        self.lock = threading.Lock()  # the connection: statements vs. the catalog loader
+        self.catalog = Catalog(self._load_catalog, self.lock)
+        self.pending = ""
+        self.last_statement: Statement | None = None
+        self.quit = False
+        self.how = "completed"
+        self.include_depth = 0
+        self.inflight_xid: str | None = None
+        self._current: Statement | None = None
+        self._last_class: Classification | None = None
+        self._pt_input, self._pt_output = pt_input, pt_output
+        self.last_activity = time.monotonic()
+        self.prompt = self._build_prompt()
+
+    # -- the loop ------------------------------------------------------------
+    def run(self) -> str:
+        """Read and run until \\q, Ctrl-D or the idle timeout; returns how it ended."""
+        while not self.quit:
+            try:
+                text = self._read()
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt clears the line
+            except EOFError:
+                self.request_quit()
+                self.session.record_meta("q", "", {"via": "Ctrl-D", "result": "session ends"})
+                continue
+            except IdleTimeout:
+                self._idle_timeout()
+                break
+            self.run_text(text, "shell")
+        return self.how
+
+    def _read(self) -> str:
+        default, self.pending = self.pending, ""
+        self.last_activity = time.monotonic()
+        text: str = self.prompt.prompt(default=default, pre_run=self._start_idle_watch)
+        return text
+
+    def run_text(self, text: str, source: str) -> None:
+        """Run the pieces of ``text`` in order; an unterminated statement typed at the
+        prompt stays in the buffer, one at the end of a file runs (as in psql)."""
+        from prodsql.shell import meta
+
+        pieces = split(text)
+        consumed: set[int] = set()  # a \g or \gx that sent the statement before it
+        for i, piece in enumerate(pieces):
+            if self.quit:
+                return
+            if isinstance(piece, MetaCommand):
+                if i not in consumed:
+                    meta.dispatch(self, piece)
+                continue
+            if not piece.terminated and source == "shell":
+                self.pending = piece.text
+                continue
+            nxt = pieces[i + 1] if i + 1 < len(pieces) else None
+            sender = nxt.name if isinstance(nxt, MetaCommand) else ""
+            if sender in ("g", "gx"):
+                consumed.add(i + 1)
+            label = source if source == "shell" else f"{source}:{piece.line}"
+            self.run_sql(piece, label, expanded="on" if sender == "gx" else None)
+
+    # -- statements ----------------------------------------------------------
+    def run_sql(self, stmt: Statement, source: str, *, expanded: str | None = None) -> bool:
+        if not self.ensure_connected():
+            return False
+        printer = ResultPrinter(self.display, self.output, expanded=expanded)
+        self.last_statement, self._current, self._last_class = stmt, stmt, None
+        started = time.perf_counter()
+        with self.lock:
+            try:
+                result = self.session.run_statement(
+                    stmt, source, self._confirm, before_send=self._before_send, sink=printer
+                )
+            except PolicyRefusal as exc:
+                printer.abort()
+                self._refused(exc)
+                return False
+            except StatementError as exc:
+                printer.abort()
+                self._failed(exc, stmt)
+                return False
+            except KeyboardInterrupt:
+                printer.abort()
+                self.err.write(
+                    "Cancel sent to the server; the statement is recorded as cancelled. "
+                    "The session is still usable.\n"
+                )
+                return False
+        printer.finish(result)
+        self._after(started)
+        return True
+
+    def _after(self, started: float) -> None:
+        if self.display.timing:
+            self.output.target.write(f"Time: {(time.perf_counter() - started) * 1000:.3f} ms\n")
+        c = self._last_class
+        if c is not None and c.kind in ("ddl", "transaction"):
+            self.catalog.invalidate()
+        if c is not None and c.command == "COMMIT":
+            self.inflight_xid = None
+
+    def _before_send(self, c: Classification) -> None:
+        self._last_class = c
+        text = self._current.text if self._current else ""
+        state = self.session.txn_state
+        if self.session.mode is Mode.WRITE and state == "idle" and opens_transaction(c, text):
+            self.session.internal_query("BEGIN", "open the write transaction the user commits")
+            self.err.write("BEGIN (prodsql opened a transaction: COMMIT keeps, ROLLBACK undoes)\n")
+        if c.command == "COMMIT" and state == "in_transaction":
+            row = self.session.internal_row(
+                "SELECT txid_current_if_assigned()", "know whether a lost COMMIT landed"
+            )
+            self.inflight_xid = str(row[0]) if row and row[0] is not None else None
+
+    def _confirm(self, stmt: Statement, c: Classification, d: Decision) -> str | None:
+        return confirming.confirm_interactively(
+            self.session, stmt, c, d, ticket=self.options.ticket, ask=self.ask, out=self.out
+        )
+
+    def ask(self, question: str) -> str:
+        from prompt_toolkit import PromptSession
+
+        asker: PromptSession[str] = PromptSession(input=self._pt_input, output=self._pt_output)
+        answer: str = asker.prompt(question)
+        return answer
+
+    def _refused(self, exc: PolicyRefusal) -> None:
+        message = exc.message.replace("run prodsql with --write", "use \\write REASON")
+        if "not confirmed" in message:
+            return  # the confirmation already said so
+        self.err.write(f"prodsql: refused: {message}\n(nothing was sent)\n")
+
+    def _failed(self, exc: StatementError, stmt: Statement) -> None:
+        self.err.write(exc.diagnostics() + "\n")
+        if exc.status != "connection_lost":
+            return
+        self.err.write(
+            "The connection to the server was lost. Nothing is re-run automatically; "
+            "the next statement reconnects with fresh credentials.\n"
+        )
+        if self.inflight_xid is not None or stmt.text.strip().upper() in ("COMMIT", "END"):
+            self.ensure_connected()  # tell now whether the COMMIT landed
+
+    # -- connection ----------------------------------------------------------
+    def ensure_connected(self) -> bool:
+        if self.session.connected:
+            return True
+        self.err.write("Reconnecting with fresh credentials...\n")
+        try:
+            with self.lock:
+                self.session.reconnect()
+                self._reapply_mode()
+        except PostureError as exc:
+            self.err.write(exc.diagnostics() + "\nThe session ends: it would not be audited.\n")
+            self.quit, self.how = True, "posture_lost"
+            return False
+        except Error as exc:
+            self.err.write(exc.diagnostics() + "\n")
+            return False
+        self.err.write("Reconnected (a new server session; see the trail).\n")
+        self.catalog.invalidate()
+        self._report_commit()
+        return True
+
+    def _reapply_mode(self) -> None:
+        started_read_only = "default_transaction_read_only=on" in self.session.params.params.get(
+            "options", ""
+        )
+        if self.session.mode is Mode.WRITE and started_read_only:
+            self.session.internal_query(
+                "SET default_transaction_read_only = off", "restore write mode after reconnect"
+            )
+        elif self.session.mode is Mode.READ_ONLY and not started_read_only:
+            self.session.internal_query(
+                "SET default_transaction_read_only = on", "restore read-only mode after reconnect"
+            )
+
+    def _report_commit(self) -> None:
+        xid, self.inflight_xid = self.inflight_xid, None
+        if xid is None or not xid.isdigit():
+            return
+        with self.lock:
+            row = self.session.internal_row(
+                f"SELECT txid_status({xid})", "did the COMMIT in flight land?"
+            )
+        status = str(row[0]) if row and row[0] is not None else "unknown"
+        self.session.record_meta("commit_status", xid, {"txid_status": status})
+        self.err.write(f"The COMMIT in flight when the connection dropped: {status}.\n")
+
+    def _load_catalog(self) -> Result | None:
+        if not self.session.connected or self.session.txn_state == "failed":
+            return None
+        try:
+            return self.session.internal_query(CATALOG_SQL, "completion catalog")
+        except Error:
+            return None
+
+    # -- leaving -------------------------------------------------------------
+    def request_quit(self) -> None:
+        state = self.session.txn_state
+        if state == "in_transaction":
+            try:
+                answer = self.ask(
+                    "A transaction is open. Type commit to commit it; "
+                    "anything else rolls it back [rollback]: "
+                )
+            except (KeyboardInterrupt, EOFError):
+                answer = ""
+            word = "COMMIT" if answer.strip().lower() == "commit" else "ROLLBACK"
+            self.run_sql(Statement(word, 0, True), "shell (on exit)")
+        elif state == "failed":
+            self.err.write("The open transaction failed; rolling it back.\n")
+            self.run_sql(Statement("ROLLBACK", 0, True), "shell (on exit)")
+        self.quit = True
+
+    def _idle_timeout(self) -> None:
+        minutes = self.options.idle_timeout / 60
+        self.err.write(f"\nNo input for {minutes:g} minutes: the session ends.\n")
+        if self.session.txn_state in ("in_transaction", "failed"):
+            self.run_sql(Statement("ROLLBACK", 0, True), "shell (idle timeout)")
+        self.session.record_meta(
+            "idle_timeout", str(self.options.idle_timeout), {"result": "session ended"}
+        )
+        self.how = "idle_timeout"
+
+    # -- prompt_toolkit ------------------------------------------------------
+    def _build_prompt(self) -> PromptSession[str]:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.enums import EditingMode
+        from prompt_toolkit.styles import Style
+
+        from prodsql.shell.highlight import HIGHLIGHT_STYLE, SqlLexer
+        from prodsql.shell.history import open_history
+
+        session: PromptSession[str] = PromptSession(
+            message=self._message,
+            multiline=True,
+            key_bindings=_key_bindings(),
+            lexer=SqlLexer(),
+            completer=SqlCompleter(self.catalog),
+            complete_while_typing=False,
+            history=open_history(self.options.history),
+            style=Style.from_dict({**PROMPT_STYLE, **HIGHLIGHT_STYLE}),
+            editing_mode=EditingMode.VI if self.options.vi_mode else EditingMode.EMACS,
+            prompt_continuation=_continuation,
+            search_ignore_case=True,
+            input=self._pt_input,
+            output=self._pt_output,
+        )
+        session.app.key_processor.before_key_press += self._touch
+        return session
+
+    def _touch(self, _sender: object) -> None:
+        self.last_activity = time.monotonic()
+
+    def _message(self) -> FormattedText:
+        return FormattedText(
+            prompt_parts(
+                self.options.label,
+                self.options.ticket,
+                str(self.session.mode),
+                self.session.txn_state,
+            )
+        )
+
+    def _start_idle_watch(self) -> None:
+        from prompt_toolkit.application import get_app
+
+        if self.options.idle_timeout > 0:
+            get_app().create_background_task(self._watch_idle())
+
+    async def _watch_idle(self) -> None:
+        from prompt_toolkit.application import get_app
+
+        limit = self.options.idle_timeout
+        while True:
+            await asyncio.sleep(min(1.0, limit))
+            if time.monotonic() - self.last_activity >= limit:
+                get_app().exit(exception=IdleTimeout())
+                return
+
+
+def _continuation(width: int, _line: int, _soft: int) -> str:
+    return "-> ".rjust(width)
+
+
+def _key_bindings() -> Any:
+    from prompt_toolkit.filters import is_searching
+    from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
+
+    kb = KeyBindings()
+
+    @kb.add("enter", filter=~is_searching)
+    def _enter(event: KeyPressEvent) -> None:
+        buf = event.current_buffer
+        state = buf.complete_state
+        if state is not None and state.current_completion is not None:
+            buf.apply_completion(state.current_completion)
+            return
+        if is_complete(buf.document.text):
+            buf.validate_and_handle()
+        else:
+            buf.insert_text("\n")
+
+    return kb
+
+
+def run_shell(
+    session: AuditedSession,
+    options: ShellOptions,
+    *,
+    stdout: IO[str],
+    stderr: IO[str],
+    banner: Callable[[], str] | None = None,
+) -> str:
+    """Open the shell on an opened session; returns how the session ended."""
+    shell = Shell(session, options, stdout=stdout, stderr=stderr)
+    if banner is not None:
+        stderr.write(banner())
+        stderr.flush()
+    return shell.run()
+
+
+def shell_body(
+    env: dict[str, str] | Any, target_name: str, dsn_redacted: str, fmt: str
+) -> Callable[[AuditedSession], str]:
+    """What ``prodsql`` without ``-c``/``-f`` runs on an opened session (``_run._drive``)."""
+    from prodsql.shell.history import history_path
+
+    def body(session: AuditedSession) -> str:
+        import sys
+
+        options = ShellOptions(
+            label=_label(session, target_name),
+            ticket=session.identity.ticket,
+            history=history_path(env, target_name, dsn_redacted),
+            idle_timeout=idle_seconds(env.get("PRODSQL_IDLE_TIMEOUT", "")),
+            vi_mode=env.get("PRODSQL_EDITING_MODE", "").lower() == "vi",
+            fmt=fmt,
+        )
+        return run_shell(
+            session, options, stdout=sys.stdout, stderr=sys.stderr, banner=lambda: _banner(session)
+        )
+
+    return body
+
+
+def idle_seconds(text: str) -> float:
+    """``900``, ``900s``, ``15min``, ``1h``; empty: 15 minutes; ``0``/``off``: never."""
+    value = text.strip().lower()
+    if not value:
+        return 15 * 60.0
+    if value == "off":
+        return 0.0
+    for suffix, factor in (("min", 60), ("ms", 0.001), ("s", 1), ("h", 3600)):
+        if value.endswith(suffix):
+            return float(value[: -len(suffix)]) * factor
+    return float(value)
+
+
+def _label(session: AuditedSession, target_name: str) -> str:
+    if target_name not in ("dsn", "libpq-defaults"):
+        return target_name
+    p = session.posture
+    return f"{p.db_user}@{p.dbname}" if p else target_name
+
+
+def _banner(session: AuditedSession) -> str:
+    from prodsql import __version__
+
+    ident = session.identity
+    mode = "WRITE mode" if session.mode is Mode.WRITE else "read-only (\\write REASON to write)"
+    return (
+        f"prodsql {__version__}: ticket {ident.ticket or '(break-glass)'}, {mode}. "
+        "\\? for help, \\q to quit.\n"
+        f"Every statement and meta-command is recorded in {session.trail.path}\n"
+    )

@@ -1,0 +1,98 @@
+"""Confirmations: say what the statement will do, then make the user type something they
+must read (the affected object's name, or the ticket). A bare ``y`` never confirms."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING
+
+from prodsql.errors import StatementError
+from prodsql.policy import Classification, Decision, Statement
+
+if TYPE_CHECKING:
+    from prodsql.session.runner import AuditedSession
+
+Ask = Callable[[str], str]  # shows a question, returns the answer; KeyboardInterrupt cancels
+_ESTIMATED = frozenset({"DELETE", "UPDATE", "MERGE"})
+
+
+def describe(c: Classification, d: Decision, estimate: int | None) -> list[str]:
+    what = c.command + (f" on {', '.join(dict.fromkeys(c.objects))}" if c.objects else "")
+    lines = [f"This statement needs confirmation: {what} ({c.kind})."]
+    lines += [f"  - {reason}" for reason in d.reasons]
+    if estimate is not None:
+        lines.append(f"  - the planner estimates ~{estimate:,} rows affected (EXPLAIN, not run)")
+    return lines
+
+
+def expected_answer(d: Decision, ticket: str | None) -> tuple[str, str]:
+    """(what to type, how to say it)."""
+    if d.confirm_object:
+        return d.confirm_object, f"the object's name, {d.confirm_object}"
+    token = ticket or "BREAK-GLASS"
+    return token, f"the ticket, {token}"
+
+
+def row_estimate(session: AuditedSession, stmt: Statement, c: Classification) -> int | None:
+    """The planner's estimate for DELETE/UPDATE/MERGE via EXPLAIN (which does not execute).
+    Only for text that is exactly one such statement, so the EXPLAIN prefix covers all
+    of it; any failure just means no estimate."""
+    if c.command not in _ESTIMATED or not _single_statement(stmt.text):
+        return None
+    try:
+        result = session.internal_query(
+            "EXPLAIN (FORMAT JSON) " + stmt.text, "planner row estimate for a confirmation"
+        )
+    except StatementError:
+        return None
+    if not result.rows:
+        return None
+    return plan_rows(str(result.rows[0][0]))
+
+
+def _single_statement(text: str) -> bool:
+    from pglast import parser
+
+    try:
+        return len(json.loads(parser.parse_sql_json(text)).get("stmts", [])) == 1
+    except Exception:  # does not parse: no EXPLAIN
+        return False
+
+
+def plan_rows(explain_json: str) -> int | None:
+    """``Plan Rows`` of the node under ModifyTable (ModifyTable itself reports 0)."""
+    try:
+        plan = json.loads(explain_json)[0]["Plan"]
+        while plan.get("Node Type") == "ModifyTable" and plan.get("Plans"):
+            children = plan["Plans"]
+            outer = [p for p in children if p.get("Parent Relationship") in ("Outer", "Member")]
+            plan = (outer or children)[0]
+        return int(plan["Plan Rows"])
+    except (ValueError, KeyError, IndexError, TypeError):
+        return None
+
+
+def confirm_interactively(
+    session: AuditedSession,
+    stmt: Statement,
+    c: Classification,
+    d: Decision,
+    *,
+    ticket: str | None,
+    ask: Ask,
+    out: IO[str],
+) -> str | None:
+    """Returns ``"typed <answer>"`` for the trail's ``confirmed_by``, or None."""
+    estimate = row_estimate(session, stmt, c)
+    expected, said = expected_answer(d, ticket)
+    out.write("\n".join(describe(c, d, estimate)) + "\n")
+    out.flush()
+    try:
+        answer = ask(f"Type {said}, to run it (anything else cancels): ")
+    except (KeyboardInterrupt, EOFError):
+        answer = None
+    if answer is not None and answer.strip() == expected:
+        return f"typed {expected}"
+    out.write("Not confirmed: nothing was sent.\n")
+    return None

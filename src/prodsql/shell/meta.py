@@ -1,0 +1,370 @@
+"""Meta-commands (``\\d``, ``\\x``, ``\\write`` ...). Each one is recorded in the trail as a
+``meta`` record: the command, its arguments and what happened. Shell escapes (``\\!``,
+``\\o |cmd``) are refused: prodsql runs on bastion hosts, where an unaudited shell is
+exactly what it must not hand out."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prodsql.errors import Error, StatementError
+from prodsql.policy import MetaCommand, Mode, Statement
+from prodsql.shell import describe
+from prodsql.shell.render import ResultPrinter
+
+if TYPE_CHECKING:
+    from prodsql.shell.app import Shell
+
+Fields = dict[str, object]
+Handler = Callable[["Shell", str], Fields | None]
+
+HELP = """\
+General
+  \\q                 quit (asks about an open transaction; the default is rollback)
+  \\? | \\h [COMMAND]   this help | where to read about an SQL command
+  \\conninfo | \\ticket  the connection | the ticket, session id and trail
+Modes (recorded in the trail)
+  \\write REASON      switch to write mode; writes run in a transaction you COMMIT
+  \\readonly          switch back to read-only
+Catalog (optional psql pattern: * ? schema.name)
+  \\d [NAME]  \\dt  \\dv  \\di  \\dn  \\df  \\du  \\l
+Display
+  \\x [on|off|auto]   expanded display      \\timing [on|off]
+  \\pset null TEXT | format aligned|csv|json | pager on|off
+Input and output
+  \\i FILE            run FILE's statements, each through the audited path
+  \\o [FILE]          send results to FILE (recorded); no FILE: back to the terminal
+  \\e                 edit the buffer (or the last statement) in $EDITOR
+  \\g | \\gx          run the buffer (\\gx: expanded); alone: run the last statement again
+  \\watch [SECONDS]   run the last statement every SECONDS (default 2) until Ctrl-C
+Refused: \\! and every other shell escape.
+"""
+
+
+def dispatch(shell: Shell, cmd: MetaCommand) -> None:
+    name = cmd.name
+    if name.startswith("!") or (name in ("o", "out", "g", "w") and cmd.args.startswith("|")):
+        shell.err.write(
+            f"\\{name}: shell escapes are refused (prodsql runs on bastion hosts); "
+            "nothing was run\n"
+        )
+        shell.session.record_meta(name, cmd.args, {"result": "refused: shell escape"})
+        return
+    handler = HANDLERS.get(name.rstrip("+S") if name.startswith("d") else name)
+    if handler is None:
+        shell.err.write(f"invalid command \\{name}\nTry \\? for help.\n")
+        shell.session.record_meta(name, cmd.args, {"result": "unknown command"})
+        return
+    try:
+        fields = handler(shell, cmd.args) or {}
+    except StatementError as exc:
+        shell.err.write(exc.diagnostics() + "\n")
+        fields = {"result": "failed", "message": exc.message}
+    except Error as exc:
+        shell.err.write(exc.diagnostics() + "\n")
+        fields = {"result": "error", "message": exc.message}
+    if not shell.session.trail.closed:
+        shell.session.record_meta(name, cmd.args, {"result": "ok", **fields})
+
+
+# -- general -----------------------------------------------------------------
+def _quit(shell: Shell, args: str) -> Fields:
+    shell.request_quit()
+    return {"result": "session ends"}
+
+
+def _help(shell: Shell, args: str) -> None:
+    shell.out.write(HELP)
+
+
+def _sql_help(shell: Shell, args: str) -> None:
+    if not args:
+        shell.out.write("SQL commands: https://www.postgresql.org/docs/current/sql-commands.html\n")
+        return
+    page = "".join(args.lower().split())
+    shell.out.write(f"{args.upper()}: https://www.postgresql.org/docs/current/sql-{page}.html\n")
+
+
+def _conninfo(shell: Shell, args: str) -> None:
+    p = shell.session.params.params
+    posture = shell.session.posture
+    host = p.get("host") or "the default socket"
+    who = posture.db_user if posture else p.get("user", "")
+    db = posture.dbname if posture else p.get("dbname", "")
+    shell.out.write(
+        f'You are connected to database "{db}" as user "{who}" on host "{host}" '
+        f'at port "{p.get("port", "5432")}"'
+    )
+    if posture is not None:
+        shell.out.write(
+            f" (backend pid {posture.backend_pid}, server session {posture.server_session_id})"
+        )
+    shell.out.write(".\n" if shell.session.connected else " -- disconnected.\n")
+
+
+def _ticket(shell: Shell, args: str) -> None:
+    ident = shell.session.identity
+    shell.out.write(
+        f"Ticket {ident.ticket or '(break-glass)'}, session {ident.session_id}, "
+        f"mode {shell.session.mode}\nTrail: {shell.session.trail.path}\n"
+    )
+
+
+# -- modes -------------------------------------------------------------------
+def _write(shell: Shell, args: str) -> Fields:
+    reason = args.strip()
+    if not reason:
+        shell.err.write("\\write needs a reason: \\write REASON (it goes to the trail)\n")
+        return {"result": "refused: no reason"}
+    if shell.session.mode is Mode.WRITE:
+        shell.out.write("Already in write mode.\n")
+        return {"result": "already write", "reason": reason}
+    if not shell.ensure_connected():
+        return {"result": "not connected"}
+    with shell.lock:
+        shell.session.internal_query("SET default_transaction_read_only = off", "write mode")
+    shell.session.mode = Mode.WRITE
+    shell.out.write(
+        "Write mode. Writes run inside a transaction that you end with COMMIT or ROLLBACK.\n"
+    )
+    return {"mode": "write", "reason": reason}
+
+
+def _readonly(shell: Shell, args: str) -> Fields:
+    if shell.session.mode is Mode.READ_ONLY:
+        shell.out.write("Already read-only.\n")
+        return {"result": "already read-only"}
+    if shell.session.txn_state in ("in_transaction", "failed"):
+        shell.err.write("A transaction is open: COMMIT or ROLLBACK it first.\n")
+        return {"result": "refused: transaction open"}
+    if not shell.ensure_connected():
+        return {"result": "not connected"}
+    with shell.lock:
+        shell.session.internal_query("SET default_transaction_read_only = on", "read-only mode")
+    shell.session.mode = Mode.READ_ONLY
+    shell.out.write("Read-only mode.\n")
+    return {"mode": "read-only"}
+
+
+# -- catalog -----------------------------------------------------------------
+def _show(shell: Shell, sql: str, purpose: str, title: str, empty: str) -> int:
+    if not shell.ensure_connected():
+        return 0
+    with shell.lock:
+        result = shell.session.internal_query(sql, purpose)
+    if not result.rows:
+        shell.err.write(empty + "\n")
+        return 0
+    shell.output.target.write(f"{title}\n")
+    ResultPrinter(shell.display, shell.output).finish(result)
+    return len(result.rows)
+
+
+def _relations(kind: str) -> Handler:
+    title = {
+        "d": "List of relations",
+        "dt": "List of tables",
+        "dv": "List of views",
+        "di": "List of indexes",
+    }[kind]
+
+    def handler(shell: Shell, args: str) -> Fields:
+        pattern = args.split(maxsplit=1)[0] if args.split() else None
+        if kind == "d" and pattern and not describe.has_wildcard(pattern):
+            return _describe_one(shell, pattern)
+        empty = f"Did not find any relation named {pattern!r}." if pattern else "No relations."
+        n = _show(shell, describe.list_relations(kind, pattern), f"\\{kind}", title, empty)
+        return {"rows": n}
+
+    return handler
+
+
+def _describe_one(shell: Shell, name: str) -> Fields:
+    n = _show(
+        shell,
+        describe.describe_columns(name),
+        "\\d",
+        f'Table "{name}"',
+        f'Did not find any relation named "{name}".',
+    )
+    if n:
+        _show(shell, describe.describe_indexes(name), "\\d indexes", "Indexes:", "(no indexes)")
+    return {"rows": n}
+
+
+def _simple(build: Callable[[str | None], str], title: str, empty: str) -> Handler:
+    def handler(shell: Shell, args: str) -> Fields:
+        pattern = args.split(maxsplit=1)[0] if args.split() else None
+        return {"rows": _show(shell, build(pattern), title, title, empty)}
+
+    return handler
+
+
+# -- display -----------------------------------------------------------------
+def _expanded(shell: Shell, args: str) -> Fields:
+    value = args.strip().lower()
+    if value not in ("", "on", "off", "auto"):
+        shell.err.write("\\x: use on, off or auto\n")
+        return {"result": "bad argument"}
+    if not value:
+        value = "off" if shell.display.expanded == "on" else "on"
+    shell.display.expanded = value
+    shell.out.write(f"Expanded display is {value}.\n")
+    return {"expanded": value}
+
+
+def _timing(shell: Shell, args: str) -> Fields:
+    value = args.strip().lower()
+    shell.display.timing = (not shell.display.timing) if not value else value == "on"
+    shell.out.write(f"Timing is {'on' if shell.display.timing else 'off'}.\n")
+    return {"timing": shell.display.timing}
+
+
+def _pset(shell: Shell, args: str) -> Fields:
+    parts = shlex.split(args) if args else []
+    if not parts:
+        d = shell.display
+        shell.out.write(f"format {d.fmt}\nnull '{d.null}'\npager {'on' if d.pager else 'off'}\n")
+        return {}
+    option, value = parts[0], (parts[1] if len(parts) > 1 else "")
+    if option == "null":
+        shell.display.null = value
+        shell.out.write(f'Null display is "{value}".\n')
+    elif option == "format" and value in ("aligned", "csv", "json"):
+        shell.display.fmt = value
+        shell.out.write(f"Output format is {value}.\n")
+    elif option == "pager" and value in ("on", "off", ""):
+        shell.display.pager = value != "off"
+        shell.out.write(f"Pager usage is {'on' if shell.display.pager else 'off'}.\n")
+    elif option == "expanded":
+        return _expanded(shell, value)
+    else:
+        shell.err.write(f"\\pset: unknown option or value: {args}\n")
+        return {"result": "bad argument"}
+    return {"option": option, "value": value}
+
+
+# -- input and output --------------------------------------------------------
+def _include(shell: Shell, args: str) -> Fields:
+    name = args.strip()
+    if not name:
+        shell.err.write("\\i: missing the file name\n")
+        return {"result": "bad argument"}
+    if shell.include_depth >= 16:
+        shell.err.write("\\i: nested too deeply\n")
+        return {"result": "too deep"}
+    from prodsql._run import _read_file
+
+    text = _read_file(name)
+    shell.include_depth += 1
+    try:
+        shell.run_text(text, f"\\i {name}")
+    finally:
+        shell.include_depth -= 1
+    return {"file": str(Path(name).absolute())}
+
+
+def _out(shell: Shell, args: str) -> Fields:
+    name = args.strip() or None
+    try:
+        shell.output.redirect(name)
+    except OSError as exc:
+        shell.err.write(f"\\o: {name}: {exc.strerror}\n")
+        return {"result": "error"}
+    return {"file": str(Path(name).absolute()) if name else None}
+
+
+def _edit(shell: Shell, args: str) -> Fields:
+    text = shell.pending or (shell.last_statement.text + ";" if shell.last_statement else "")
+    editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"
+    with tempfile.NamedTemporaryFile("w+", suffix=".sql", delete=False) as fh:
+        fh.write(text)
+    try:
+        subprocess.run([*shlex.split(editor), fh.name], check=False)
+        edited = Path(fh.name).read_text(encoding="utf-8").rstrip("\n")
+    finally:
+        os.unlink(fh.name)
+    shell.pending = edited  # shown at the next prompt: Enter runs it
+    return {"editor": shlex.split(editor)[0] if editor else "", "chars": len(edited)}
+
+
+def _send_again(expanded: str | None) -> Handler:
+    def handler(shell: Shell, args: str) -> Fields:
+        if shell.last_statement is None:
+            shell.err.write("No statement to send.\n")
+            return {"result": "nothing to send"}
+        shell.run_sql(shell.last_statement, "shell (\\g)", expanded=expanded)
+        return {}
+
+    return handler
+
+
+def _watch(shell: Shell, args: str) -> Fields:
+    stmt: Statement | None = shell.last_statement
+    if stmt is None:
+        shell.err.write("\\watch cannot be used with an empty query\n")
+        return {"result": "nothing to watch"}
+    try:
+        interval = float(args.strip() or "2")
+    except ValueError:
+        shell.err.write(f"\\watch: not a number of seconds: {args}\n")
+        return {"result": "bad argument"}
+    runs = 0
+    try:
+        while not shell.quit:
+            shell.output.target.write(f"{time.strftime('%c')} (every {interval:g}s)\n\n")
+            runs += 1
+            if not shell.run_sql(stmt, "shell (\\watch)"):
+                break
+            time.sleep(max(interval, 0.1))
+    except KeyboardInterrupt:
+        shell.out.write("\n")
+    return {"runs": runs, "interval": interval}
+
+
+def _reset(shell: Shell, args: str) -> None:
+    shell.pending = ""
+    shell.out.write("Query buffer reset (cleared).\n")
+
+
+HANDLERS: dict[str, Handler] = {
+    "q": _quit,
+    "quit": _quit,
+    "?": _help,
+    "h": _sql_help,
+    "help": _sql_help,
+    "conninfo": _conninfo,
+    "ticket": _ticket,
+    "write": _write,
+    "readonly": _readonly,
+    "d": _relations("d"),
+    "dt": _relations("dt"),
+    "dv": _relations("dv"),
+    "di": _relations("di"),
+    "dn": _simple(describe.list_schemas, "List of schemas", "No schemas."),
+    "df": _simple(describe.list_functions, "List of functions", "No functions."),
+    "du": _simple(describe.list_roles, "List of roles", "No roles."),
+    "dg": _simple(describe.list_roles, "List of roles", "No roles."),
+    "l": _simple(describe.list_databases, "List of databases", "No databases."),
+    "x": _expanded,
+    "timing": _timing,
+    "pset": _pset,
+    "i": _include,
+    "include": _include,
+    "o": _out,
+    "out": _out,
+    "e": _edit,
+    "edit": _edit,
+    "g": _send_again(None),
+    "gx": _send_again("on"),
+    "watch": _watch,
+    "r": _reset,
+    "reset": _reset,
+}

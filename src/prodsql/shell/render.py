@@ -1,0 +1,266 @@
+"""Result display for the shell: aligned (psql's), expanded, CSV and JSON, streamed in
+batches through a pager.
+
+A result arrives in batches of up to 1,000 rows (see ``session.runner``). Like psql with
+``FETCH_COUNT``, column widths are computed per batch and the header is printed once, so
+memory stays bounded by one batch however large the result is. The first batch decides
+whether the pager is used (taller or wider than the terminal) and, with ``\\x auto``,
+whether the display is expanded.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import shlex
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import IO, Any
+
+from prodsql.output import NUMERIC_OIDS, display_width, format_table
+from prodsql.result import Result
+
+DEFAULT_PAGER = "less -SRXF"
+
+
+@dataclass
+class Display:
+    """What ``\\x``, ``\\pset`` and ``\\timing`` set."""
+
+    expanded: str = "off"  # on | off | auto
+    null: str = ""
+    fmt: str = "aligned"  # aligned | csv | json
+    pager: bool = True
+    timing: bool = False
+
+
+TermSize = Callable[[], tuple[int, int]]  # (columns, lines)
+
+
+def terminal_size() -> tuple[int, int]:
+    size = shutil.get_terminal_size((80, 24))
+    return size.columns, size.lines
+
+
+def _cells(row: Sequence[Any], null: str) -> list[str]:
+    return [null if v is None else str(v) for v in row]
+
+
+def format_expanded(
+    columns: Sequence[str], rows: Sequence[Sequence[str]], first_record: int
+) -> str:
+    """psql's ``\\x`` layout: one ``-[ RECORD n ]`` block per row."""
+    label_w = max((display_width(c) for c in columns), default=0)
+    value_w = max(
+        (display_width(line) for row in rows for cell in row for line in cell.split("\n")),
+        default=0,
+    )
+    out = []
+    for n, row in enumerate(rows, first_record):
+        head = f"-[ RECORD {n} ]"
+        out.append(head + "-" * max(0, label_w + value_w + 3 - len(head)))
+        for col, cell in zip(columns, row, strict=True):
+            lines = cell.split("\n") or [""]
+            for k, line in enumerate(lines):
+                label = col if k == 0 else ""
+                pad = " " * (label_w - display_width(label))
+                more = "+" if k < len(lines) - 1 else ""
+                out.append(f"{label}{pad} | {line}{more}".rstrip(" "))
+    return "\n".join(out) + "\n"
+
+
+class Output:
+    """Where the shell writes: the terminal (through the pager when needed) or ``\\o``."""
+
+    def __init__(self, stdout: IO[str], size: TermSize = terminal_size) -> None:
+        self.stdout = stdout
+        self.file: IO[str] | None = None
+        self.file_name: str | None = None
+        self.size = size
+
+    @property
+    def target(self) -> IO[str]:
+        return self.file or self.stdout
+
+    def is_terminal(self) -> bool:
+        return self.file is None and self.stdout.isatty()
+
+    def redirect(self, name: str | None) -> None:
+        if self.file is not None:
+            self.file.close()
+        self.file, self.file_name = None, None
+        if name:
+            self.file = open(name, "a", encoding="utf-8")  # noqa: SIM115 - kept open until \o
+            self.file_name = name
+
+
+class Pager:
+    """``$PAGER`` (default ``less -SRXF``) with less's shell escapes disabled."""
+
+    def __init__(self) -> None:
+        command = os.environ.get("PAGER") or DEFAULT_PAGER
+        env = dict(os.environ, LESSSECURE="1")  # no !command, no editor from inside less
+        self.proc = subprocess.Popen(
+            shlex.split(command), stdin=subprocess.PIPE, text=True, encoding="utf-8", env=env
+        )
+        self.broken = False
+
+    def write(self, text: str) -> None:
+        if self.broken or self.proc.stdin is None:
+            return
+        try:
+            self.proc.stdin.write(text)
+        except (BrokenPipeError, OSError):
+            self.broken = True  # the user quit the pager; the rest is discarded
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            with contextlib.suppress(BrokenPipeError, OSError):
+                self.proc.stdin.close()
+        self.proc.wait()
+
+
+class ResultPrinter:
+    """A ``RowSink`` for one statement: formats each batch as it arrives."""
+
+    def __init__(self, display: Display, output: Output, *, expanded: str | None = None) -> None:
+        self.display, self.output = display, output
+        self.expanded = expanded or display.expanded
+        self.columns: list[str] = []
+        self.aligns: list[str] = []
+        self.oids: list[int] = []
+        self.count = 0
+        self.pager: Pager | None = None
+        self.decided = False
+        self.use_expanded = self.expanded == "on"
+        self.buffer = io.StringIO()
+
+    # -- RowSink
+    def start(self, columns: Sequence[str], type_oids: Sequence[int]) -> None:
+        self.columns, self.oids = list(columns), list(type_oids)
+        self.aligns = ["r" if oid in NUMERIC_OIDS else "l" for oid in type_oids]
+
+    def rows(self, batch: Sequence[tuple[Any, ...]]) -> None:
+        cells = [_cells(r, self.display.null) for r in batch]
+        text = self._format(cells, first=self.count == 0)
+        self.count += len(batch)
+        self._emit(text)
+
+    # -- after the statement
+    def finish(self, result: Result) -> None:
+        if result.has_rows and not self.columns:  # a result that was not streamed
+            self.start(result.columns, result.type_oids)
+            if result.rows:
+                self.rows(result.rows)
+        if result.has_rows and self.count == 0 and self.display.fmt == "aligned":
+            self._emit(self._format([], first=True))
+        self._emit(self._footer(result))
+        self._close()
+
+    def abort(self) -> None:
+        self._close()
+
+    def _footer(self, result: Result) -> str:
+        if self.display.fmt == "json":
+            return "\n]\n" if result.has_rows else _status_line(result)
+        if self.display.fmt == "csv":
+            return "" if result.has_rows else _status_line(result)
+        if not result.has_rows:
+            return _status_line(result)
+        n = self.count
+        text = "" if self.use_expanded else f"({n} row{'' if n == 1 else 's'})\n"
+        if self.use_expanded and n == 0:
+            text = "(0 rows)\n"
+        text += "\n"
+        if result.status and not result.status.startswith(("SELECT", "FETCH", "SHOW", "EXPLAIN")):
+            text += result.status + "\n"
+        return text
+
+    def _format(self, cells: list[list[str]], *, first: bool) -> str:
+        fmt = self.display.fmt
+        if fmt == "csv":
+            return _csv(self.columns if first else None, cells)
+        if fmt == "json":
+            return _json(self.columns, self.oids, cells, first=first)
+        if not self.decided and self.expanded == "auto":
+            width = _table_width(self.columns, cells)
+            self.use_expanded = width > self.output.size()[0]
+        if self.use_expanded:
+            return format_expanded(self.columns, cells, self.count + 1)
+        table = format_table(self.columns, cells, self.aligns)
+        return table if first else table.split("\n", 2)[2]
+
+    def _emit(self, text: str) -> None:
+        if not text:
+            return
+        if not self.decided:
+            self.decided = True
+            if self._needs_pager(text):
+                self.pager = Pager()
+        if self.pager is not None:
+            self.pager.write(text)
+        else:
+            self.output.target.write(text)
+
+    def _needs_pager(self, text: str) -> bool:
+        if not (self.display.pager and self.output.is_terminal()):
+            return False
+        columns, lines = self.output.size()
+        rows = text.split("\n")
+        return len(rows) >= lines - 1 or any(display_width(r) > columns for r in rows)
+
+    def _close(self) -> None:
+        if self.pager is not None:
+            self.pager.close()
+            self.pager = None
+        self.output.target.flush()
+
+
+def _status_line(result: Result) -> str:
+    return result.status + "\n" if result.status else ""
+
+
+def _table_width(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> int:
+    widths = [display_width(c) for c in columns]
+    for row in cells[:200]:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], *(display_width(x) for x in cell.split("\n")))
+    return sum(widths) + 3 * len(widths)
+
+
+def _csv(columns: Sequence[str] | None, cells: Sequence[Sequence[str]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    if columns is not None:
+        writer.writerow(columns)
+    writer.writerows(cells)
+    return buf.getvalue()
+
+
+def _json(
+    columns: Sequence[str], oids: Sequence[int], cells: Sequence[Sequence[str]], *, first: bool
+) -> str:
+    items = [
+        json.dumps(dict(zip(columns, _json_values(oids, row), strict=True)), ensure_ascii=False)
+        for row in cells
+    ]
+    head = "[\n" if first else ",\n"
+    return head + ",\n".join(items) if items else ("[\n" if first else "")
+
+
+def _json_values(oids: Sequence[int], row: Sequence[str]) -> list[object]:
+    # Values arrive as the server's text; numbers and booleans become JSON's own.
+    out: list[object] = []
+    for oid, cell in zip(oids, row, strict=True):
+        if oid in (20, 21, 23, 26):
+            out.append(int(cell) if cell.lstrip("-").isdigit() else cell)
+        elif oid == 16:
+            out.append(cell == "t")
+        else:
+            out.append(cell)
+    return out

@@ -1,0 +1,273 @@
+"""The interactive shell end to end: the real ``prodsql`` executable in a pseudo-terminal
+(pexpect), the sandbox server, and the trail it leaves."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pexpect
+import pytest
+
+from prodsql.sandbox import Sandbox
+from prodsql.trail import VerifyStatus, verify_file
+from support.cli import PRODSQL, clean_env, only_trail, run_prodsql, trail_files
+
+# The transaction state word, its colour's reset, then psql's "=>".
+PROMPT = r"(idle|in-txn|FAILED-txn|disconnected)(?:\x1b\[[0-9;]*m)*=>"
+
+
+@pytest.fixture(scope="module")
+def shell_table(sandbox: Sandbox) -> str:
+    name = f"shell_{secrets.token_hex(3)}"
+    sandbox.admin_execute(
+        f"CREATE TABLE public.{name} (id int PRIMARY KEY, v text); "
+        f"INSERT INTO public.{name} SELECT g, 'v' || g FROM generate_series(1, 50) g; "
+        f"ALTER TABLE public.{name} OWNER TO dev; ANALYZE public.{name}"
+    )
+    return name
+
+
+class Pty:
+    def __init__(self, child: pexpect.spawn, trail_dir: Path) -> None:
+        self.child, self.trail_dir = child, trail_dir
+
+    def prompt(self, timeout: float = 15) -> str:
+        self.child.expect(PROMPT, timeout=timeout)
+        return str(self.child.match.group(1))
+
+    def line(self, text: str) -> None:
+        """Type a line (an answer, or part of a statement that does not end yet)."""
+        self.child.send(text + "\r")
+
+    def run(self, text: str) -> None:
+        """Submit at the main prompt; prompt_toolkit redraws the accepted prompt first."""
+        self.child.send(text + "\r")
+        self.child.expect(PROMPT)
+
+    def expect(self, pattern: str, timeout: float = 15) -> None:
+        self.child.expect(pattern, timeout=timeout)
+
+    def records(self) -> list[dict[str, Any]]:
+        return only_trail(self.trail_dir)
+
+
+@pytest.fixture
+def shell(sandbox: Sandbox, tmp_path: Path) -> Iterator[Any]:
+    children: list[pexpect.spawn] = []
+
+    def open_shell(*extra: str) -> Pty:
+        trail_dir = tmp_path / "trails"
+        env = clean_env(
+            tmp_path,
+            {"PGPASSWORD": "dev-password", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
+        )
+        args = ["--ticket", "OPS-7", "--dsn", sandbox.conninfo("dev")]
+        child = pexpect.spawn(
+            PRODSQL[0],
+            [*PRODSQL[1:], *args, "--trail-dir", str(trail_dir), *extra],
+            env=env,
+            encoding="utf-8",
+            dimensions=(40, 160),
+            timeout=15,
+        )
+        children.append(child)
+        return Pty(child, trail_dir)
+
+    yield open_shell
+    for child in children:
+        child.close(force=True)
+
+
+def finish(pty: Pty) -> list[dict[str, Any]]:
+    pty.child.expect(pexpect.EOF, timeout=15)
+    pty.child.close()
+    assert pty.child.exitstatus == 0
+    [path] = trail_files(pty.trail_dir)
+    assert verify_file(path).status == VerifyStatus.INTACT
+    return pty.records()
+
+
+def statements(records: list[dict[str, Any]], source: str = "shell") -> list[dict[str, Any]]:
+    return [r for r in records if r["kind"] == "statement" and r["source"] == source]
+
+
+def test_multi_line_statement_and_table_completion(shell: Any, shell_table: str) -> None:
+    pty = shell()
+    pty.prompt()
+    pty.line("SELECT count(*)")  # no ';' yet: the statement continues on the next line
+    pty.child.send("  FROM " + shell_table[:-3] + "\t")
+    pty.expect(shell_table[-3:])  # the completion arrived: the name is complete
+    pty.line(" WHERE v <> ';'")
+    pty.run(";")
+    pty.expect(r"\s50\s")
+    pty.expect(r"\(1 row\)")
+    pty.prompt()
+    pty.run("\\q")
+    records = finish(pty)
+    [stmt] = statements(records)
+    assert stmt["text"] == f"SELECT count(*)\n  FROM {shell_table} WHERE v <> ';'\n"[:-1]
+    internal = [r for r in records if r.get("purpose") == "completion catalog"]
+    assert internal, "the catalog query is an internal, trailed statement"
+    assert {"kind": "meta", "command": "q"}.items() <= records[-2].items()
+
+
+def test_confirm_and_decline_a_destructive_statement(
+    shell: Any, sandbox: Sandbox, shell_table: str
+) -> None:
+    pty = shell()
+    pty.prompt()
+    pty.run("DELETE FROM " + shell_table + ";")
+    pty.expect("read-only mode")  # refused in read-only mode, with how to switch
+    pty.prompt()
+    pty.run("\\write clean up test rows")
+    assert pty.prompt() == "idle"
+    pty.run(f"UPDATE {shell_table} SET v = 'x';")
+    pty.expect("planner estimates ~50 rows")
+    pty.expect("Type the object's name")
+    pty.line("yes")  # a bare yes never confirms
+    pty.expect("Not confirmed")
+    pty.prompt()
+    pty.run(f"UPDATE {shell_table} SET v = v || '';")
+    pty.expect("Type the object's name")
+    pty.line(shell_table)
+    pty.expect("UPDATE 50")
+    assert pty.prompt() == "in-txn"  # prodsql opened the transaction; the user commits
+    pty.run("ROLLBACK;")
+    assert pty.prompt() == "idle"
+    pty.run("\\q")
+    records = finish(pty)
+    refused = [r for r in records if r["kind"] == "refused"]
+    assert [r["why"] for r in refused] == ["refused by policy", "not confirmed"]
+    [update] = [s for s in statements(records) if s["text"].startswith("UPDATE")]
+    assert update["confirmed_by"] == f"typed {shell_table}"
+    begins = [r for r in records if r.get("purpose", "").startswith("open the write")]
+    assert len(begins) == 1
+    meta = [r for r in records if r["kind"] == "meta" and r["command"] == "write"]
+    assert meta[0]["reason"] == "clean up test rows"
+
+
+def test_ctrl_c_cancels_on_the_server_and_the_session_goes_on(shell: Any) -> None:
+    pty = shell()
+    pty.prompt()
+    pty.run("SELECT pg_sleep(60);")
+    time.sleep(1.0)
+    started = time.monotonic()
+    pty.child.sendintr()
+    pty.expect("Cancel sent to the server")
+    assert time.monotonic() - started < 10
+    pty.prompt()
+    pty.run("SELECT 'still' || 'here' AS alive;")
+    pty.expect("stillhere")
+    pty.prompt()
+    pty.child.sendintr()  # at the prompt: clears the line, nothing else
+    pty.prompt()
+    pty.child.sendeof()  # Ctrl-D exits
+    records = finish(pty)
+    outcomes = [r for r in records if r["kind"] == "outcome"]
+    assert any(o["status"] == "cancelled" for o in outcomes)
+    assert records[-1]["how"] == "completed"
+
+
+def test_exit_with_an_open_transaction_asks_and_commits(
+    shell: Any, sandbox: Sandbox, shell_table: str
+) -> None:
+    pty = shell("--write", "--reason", "fix one row")
+    assert pty.prompt() == "idle"
+    pty.run(f"UPDATE {shell_table} SET v = 'committed' WHERE id = 7;")
+    pty.expect("UPDATE 1")
+    assert pty.prompt() == "in-txn"
+    pty.run("\\readonly")
+    pty.expect("COMMIT or ROLLBACK it first")
+    pty.prompt()
+    pty.run("\\q")
+    pty.expect("A transaction is open")
+    pty.line("commit")
+    records = finish(pty)
+    rows = sandbox.admin_execute(f"SELECT v FROM public.{shell_table} WHERE id = 7")
+    assert rows == [("committed",)]
+    texts = [s["text"] for s in statements(records, "shell (on exit)")]
+    assert texts == ["COMMIT"]
+
+
+def test_exit_with_an_open_transaction_defaults_to_rollback(
+    shell: Any, sandbox: Sandbox, shell_table: str
+) -> None:
+    pty = shell()
+    pty.prompt()
+    pty.run("\\write try something")
+    pty.prompt()
+    pty.run(f"UPDATE {shell_table} SET v = 'rolled back' WHERE id = 8;")
+    pty.expect("UPDATE 1")
+    assert pty.prompt() == "in-txn"
+    pty.child.sendeof()
+    pty.expect("A transaction is open")
+    pty.line("")
+    finish(pty)
+    rows = sandbox.admin_execute(f"SELECT v FROM public.{shell_table} WHERE id = 8")
+    assert rows == [("v8",)]
+
+
+def test_meta_commands_are_recorded_and_shell_escapes_refused(shell: Any, tmp_path: Path) -> None:
+    out = tmp_path / "out.txt"
+    pty = shell()
+    pty.prompt()
+    pty.run("\\! id")
+    pty.expect("shell escapes are refused")
+    pty.prompt()
+    pty.run("\\nosuch")
+    pty.expect("invalid command")
+    pty.prompt()
+    pty.run("\\x on")
+    pty.prompt()
+    pty.run(f"\\o {out}")
+    pty.prompt()
+    pty.run("SELECT 1 AS a, 2 AS b;")
+    pty.prompt()
+    pty.run("\\o")
+    pty.prompt()
+    pty.run("\\d orders_nonexistent_zz")
+    pty.expect("Did not find")
+    pty.prompt()
+    pty.run("\\q")
+    records = finish(pty)
+    meta = [(r["command"], r["result"]) for r in records if r["kind"] == "meta"]
+    assert meta[:2] == [("!", "refused: shell escape"), ("nosuch", "unknown command")]
+    assert ("x", "ok") in meta
+    assert ("o", "ok") in meta
+    assert "-[ RECORD 1 ]" in out.read_text()
+
+
+def test_survives_a_server_restart(shell: Any, sandbox: Sandbox) -> None:
+    pty = shell()
+    pty.prompt()
+    pty.run("SELECT 'before' AS phase;")
+    pty.expect(r"\(1 row\)")
+    pty.prompt()
+    assert sandbox._pg_ctl_stop("fast")
+    assert sandbox._pg_ctl_start()
+    pty.run("SELECT 'lost' AS phase;")
+    pty.expect("connection to the server was lost")
+    pty.prompt()
+    pty.run("SELECT 'after' AS phase;")
+    pty.expect("Reconnected")
+    pty.expect(r"\(1 row\)")
+    pty.prompt()
+    pty.run("\\q")
+    records = finish(pty)
+    kinds = [r["kind"] for r in records]
+    assert "reconnect" in kinds
+    assert kinds.count("connected") == 2
+    texts = [s["text"] for s in statements(records)]
+    assert texts.count("SELECT 'lost' AS phase") == 1  # never re-run
+
+
+def test_without_a_terminal_stdin_is_read_like_a_file(sandbox: Sandbox, tmp_path: Path) -> None:
+    env = clean_env(tmp_path, {"PGPASSWORD": "dev-password"})
+    args = ["--ticket", "OPS-7", "--dsn", sandbox.conninfo("dev"), "--trail-dir", str(tmp_path)]
+    run = run_prodsql(args, env, stdin="SELECT 40 + 2 AS answer;\n")
+    assert run.code == 0, run.stderr
+    assert "42" in run.stdout

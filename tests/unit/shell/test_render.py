@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import io
+
+from prodsql.result import Result
+from prodsql.shell.render import Display, Output, ResultPrinter, format_expanded
+
+
+class Term(io.StringIO):
+    def isatty(self) -> bool:
+        return False
+
+
+def printed(display: Display, batches: list[list[tuple[object, ...]]], width: int = 80) -> str:
+    out = Term()
+    printer = ResultPrinter(display, Output(out, size=lambda: (width, 24)))
+    printer.start(["id", "name"], [23, 25])
+    for batch in batches:
+        printer.rows(batch)
+    n = sum(len(b) for b in batches)
+    printer.finish(Result(columns=["id", "name"], has_rows=True, status=f"SELECT {n}"))
+    return out.getvalue()
+
+
+def test_batches_share_one_header_and_count_every_row() -> None:
+    text = printed(Display(null="(null)"), [[(1, "a")], [(22, None)]])
+    # Widths are per batch (like psql with FETCH_COUNT); the header is printed once.
+    assert text.splitlines() == [
+        " id | name ",
+        "----+------",
+        "  1 | a",
+        " 22 | (null)",
+        "(2 rows)",
+        "",
+    ]
+
+
+def test_expanded_and_auto() -> None:
+    assert format_expanded(["a", "bb"], [["1", "x"]], 1).splitlines() == [
+        "-[ RECORD 1 ]",
+        "a  | 1",
+        "bb | x",
+    ]
+    assert "-[ RECORD 1 ]" in printed(Display(expanded="auto"), [[(1, "x" * 100)]], width=40)
+    assert "-[ RECORD" not in printed(Display(expanded="auto"), [[(1, "x")]], width=40)
+
+
+def test_csv_and_json() -> None:
+    assert printed(Display(fmt="csv"), [[(1, "a")], [(2, "b")]]) == "id,name\n1,a\n2,b\n"
+    assert printed(Display(fmt="json"), [[(1, "a")], [(2, "b")]]) == (
+        '[\n{"id": 1, "name": "a"},\n{"id": 2, "name": "b"}\n]\n'
+    )

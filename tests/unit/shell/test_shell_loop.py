@@ -1,0 +1,102 @@
+"""The REPL loop through prompt_toolkit's pipe input, on a stand-in session (no server)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from prompt_toolkit.input import create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from prodsql.policy import Mode, Statement, evaluate
+from prodsql.result import Result
+from prodsql.shell.app import Shell, ShellOptions
+
+
+class FakeTrail:
+    closed = False
+    path = Path("/trail.jsonl")
+
+
+class FakeSession:
+    def __init__(self) -> None:
+        self.mode = Mode.READ_ONLY
+        self.txn_state = "idle"
+        self.connected = True
+        self.trail = FakeTrail()
+        self.meta: list[tuple[str, str, dict[str, object]]] = []
+        self.sent: list[str] = []
+
+    def record_meta(self, command: str, args: str, fields: dict[str, object]) -> None:
+        self.meta.append((command, args, fields))
+
+    def internal_query(self, sql: str, purpose: str) -> Result:
+        self.sent.append(sql)
+        return Result(columns=["x"], type_oids=[25], has_rows=True, status="SELECT 0")
+
+    def internal_row(self, sql: str, purpose: str) -> tuple[str, ...]:
+        self.sent.append(sql)
+        return ("745",)
+
+    def run_statement(self, stmt: Statement, source: str, confirm: Any, **kw: Any) -> Result:
+        c, _d = evaluate(stmt.text, self.mode)
+        kw["before_send"](c)
+        self.sent.append(stmt.text)
+        if c.kind == "write":
+            self.txn_state = "in_transaction"
+        if c.command in ("COMMIT", "ROLLBACK"):
+            self.txn_state = "idle"
+        return Result(status=c.command)
+
+
+@pytest.fixture
+def pipe() -> Iterator[Any]:
+    with create_pipe_input() as p:
+        yield p
+
+
+def run_shell(pipe: Any, keys: str) -> tuple[FakeSession, str]:
+    session = FakeSession()
+    out = io.StringIO()
+    options = ShellOptions(label="t", ticket="OPS-1", idle_timeout=0)
+    shell = Shell(
+        session,  # type: ignore[arg-type]
+        options,
+        stdout=out,
+        stderr=out,
+        pt_input=pipe,
+        pt_output=DummyOutput(),
+    )
+    pipe.send_text(keys)
+    assert shell.run() == "completed"
+    return session, out.getvalue()
+
+
+def test_meta_commands_are_recorded_and_escapes_refused(pipe: Any) -> None:
+    session, out = run_shell(pipe, "\\x on\r\\! ls\r\\bogus\r\\timing\r\\q\r")
+    commands = [(c, f.get("result")) for c, _a, f in session.meta]
+    assert commands == [
+        ("x", "ok"),
+        ("!", "refused: shell escape"),
+        ("bogus", "unknown command"),
+        ("timing", "ok"),
+        ("q", "session ends"),
+    ]
+    assert "invalid command \\bogus" in out
+
+
+def test_write_mode_needs_a_reason_and_opens_a_transaction(pipe: Any) -> None:
+    keys = "\\write\r\\write fix OPS-1\rINSERT INTO t VALUES (1);\r\x04commit\r"
+    session, _out = run_shell(pipe, keys)
+    assert session.meta[0][2]["result"] == "refused: no reason"
+    assert session.meta[1][2]["reason"] == "fix OPS-1"
+    assert session.sent == [
+        "SET default_transaction_read_only = off",
+        "BEGIN",
+        "INSERT INTO t VALUES (1)",
+        "SELECT txid_current_if_assigned()",  # to tell whether a lost COMMIT landed
+        "COMMIT",  # Ctrl-D with an open transaction asked; "commit" was typed
+    ]
