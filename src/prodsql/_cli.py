@@ -19,7 +19,7 @@ exit codes:
   4  the server would not audit the session (audit posture not met)
   5  a statement was refused, or needed a confirmation that was not given
   6  the trail could not be written (nothing was sent)
-  130 interrupted (Ctrl-C) or terminated by a signal
+  130 interrupted (Ctrl-C), terminated by a signal, or a break-glass session's time ran out
 """
 
 DESCRIPTION = """\
@@ -34,9 +34,10 @@ subcommands (prodsql SUBCOMMAND --help):
   reconcile  match trails with the server's pgAudit log (files, CloudWatch, RDS)
   login      store a target's password in the OS keyring
   demo       run a scripted session on a throwaway local PostgreSQL + pgAudit
+  trail      ship trails to the central sinks (ship), show what is shipped (status)
 """
 
-SUBCOMMANDS = ("classify", "verify", "replay", "reconcile", "login", "demo")
+SUBCOMMANDS = ("classify", "verify", "replay", "reconcile", "login", "demo", "trail")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -71,8 +72,15 @@ def _dispatch_sub(name: str, args: list[str]) -> int:
         "reconcile": audit_cli.reconcile_main,
         "login": _commands.login_main,
         "demo": _commands.demo_main,
+        "trail": _trail_main,
     }
     return handlers[name](args)
+
+
+def _trail_main(args: list[str]) -> int:
+    from prodsql.trail.ship import trail_main  # boto3 only on this path
+
+    return trail_main(args)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -109,6 +117,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--write", action="store_true", help="write mode (default: read-only)")
     p.add_argument("--reason", help="why this session needs what it does (recorded in the trail)")
     p.add_argument(
+        "--break-glass",
+        action="store_true",
+        help="emergency access without a ticket: needs --reason, uses the target's break-glass "
+        "settings, write mode, time-limited, notified (see docs/operations.md)",
+    )
+    p.add_argument("--incident", metavar="ID", help="the incident a break-glass session is for")
+    p.add_argument(
         "--allow-destructive",
         action="store_true",
         help="pre-confirm statements that need confirmation (recorded as such)",
@@ -139,6 +154,8 @@ def _main_job(args: list[str]) -> int:
         config=ns.config,
         fmt=ns.fmt,
         reason=ns.reason,
+        break_glass=ns.break_glass,
+        incident=ns.incident,
     )
     return run(opts, _stdout(), sys.stderr)
 

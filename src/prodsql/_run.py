@@ -7,8 +7,8 @@ import os
 import platform
 import signal
 import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 from typing import IO, TYPE_CHECKING
@@ -23,6 +23,7 @@ from prodsql.session.identity import Identity, check_ticket, new_session_id, os_
 from prodsql.session.runner import AuditedSession, Confirmer, allow_all, decline_all
 
 if TYPE_CHECKING:
+    from prodsql.breakglass import BreakGlassRun
     from prodsql.trail import TrailWriter
 
 
@@ -47,6 +48,8 @@ class RunOptions:
     config: str | None = None
     fmt: str = "aligned"
     reason: str | None = None
+    break_glass: bool = False
+    incident: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
 
@@ -57,22 +60,76 @@ class Terminated(BaseException):
 def run(opts: RunOptions, stdout: IO[str], stderr: IO[str]) -> int:
     config = load_config(Path(opts.config) if opts.config else None, opts.env)
     pattern = opts.env.get("PRODSQL_TICKET_PATTERN") or config.ticket_pattern
-    ticket = check_ticket(opts.ticket, pattern)
+    ticket = None if opts.break_glass else check_ticket(opts.ticket, pattern)
     target = resolve_target(opts, config)
-    sources = read_sources(opts)
+    bg = _begin_break_glass(opts, config, target, stderr) if opts.break_glass else None
+    target = bg.target if bg is not None else target
+    interactive = not opts.commands and not opts.file and sys.stdin.isatty()
+    if interactive and opts.write and not opts.reason:
+        opts = replace(opts, reason=_ask_reason())
+    sources = [] if interactive else read_sources(opts)
     pieces = [(src.label, piece) for src in sources for piece in split(src.text)]
     _reject_meta(pieces)
-    identity = Identity(session_id=new_session_id(), ticket=ticket, os_user=os_user())
-    mode = Mode.WRITE if opts.write else Mode.READ_ONLY
-    params = build_params(target, identity.application_name, read_only=not opts.write)
+    identity = Identity(
+        session_id=new_session_id(), ticket=ticket, os_user=os_user(), break_glass=bg is not None
+    )
+    mode = Mode.WRITE if opts.write or bg is not None else Mode.READ_ONLY
+    params = build_params(target, identity.application_name, read_only=mode is Mode.READ_ONLY)
     trail = _open_trail(opts, config, identity)
-    trail.append("session_start", _start_fields(identity, target, mode, opts, params.redacted()))
+    start = _start_fields(identity, target, mode, opts, params.redacted())
+    trail.append("session_start", {**start, **(bg.bg.start_fields() if bg else {})})
     _log.log("trail.opened", path=str(trail.path), target=target.name, dsn=params.redacted())
     session = AuditedSession(identity, params, trail, mode=mode, stderr=stderr)
+    session.require_log_parameter = bg is not None
     confirm: Confirmer = allow_all if opts.allow_destructive else decline_all
-    return _drive(
-        session, target, pieces, confirm=confirm, fmt=opts.fmt, stdout=stdout, stderr=stderr
+    shell = _shell(opts, target.name, params.redacted()) if interactive else None
+    from prodsql.trail.ship import start_shipping
+
+    shipper = start_shipping(config.sinks, trail.path, stderr)
+    try:
+        return _drive(
+            session,
+            target,
+            pieces,
+            confirm=confirm,
+            fmt=opts.fmt,
+            stdout=stdout,
+            stderr=stderr,
+            shell=shell,
+            break_glass=bg,
+        )
+    finally:
+        copies = shipper.finish() if shipper is not None else []
+        if bg is not None:
+            bg.finish(trail.path, copies)
+
+
+def _begin_break_glass(
+    opts: RunOptions, config: Config, target: Target, stderr: IO[str]
+) -> BreakGlassRun:
+    from prodsql.breakglass import BreakGlassRun
+
+    return BreakGlassRun.begin(
+        target,
+        reason=opts.reason,
+        incident=opts.incident,
+        ticket=opts.ticket,
+        notify=config.notify,
+        stderr=stderr,
     )
+
+
+def _shell(opts: RunOptions, target: str, dsn: str) -> Callable[[AuditedSession], str]:
+    from prodsql.shell.app import shell_body  # prompt_toolkit only on this path
+
+    return shell_body(opts.env, target, dsn, opts.fmt)
+
+
+def _ask_reason() -> str:
+    reason = input("Write mode: why (recorded in the trail)? ").strip()
+    if not reason:
+        raise UsageError("write mode needs a reason", hint="give --reason TEXT, or answer it")
+    return reason
 
 
 def _drive(
@@ -84,18 +141,27 @@ def _drive(
     fmt: str,
     stdout: IO[str],
     stderr: IO[str],
+    shell: Callable[[AuditedSession], str] | None = None,
+    break_glass: BreakGlassRun | None = None,
 ) -> int:
     how, code = "completed", int(ExitCode.OK)
     previous = _install_signal_handlers()
     try:
+        if break_glass is not None:
+            break_glass.arm(session)  # banner, start notification, the deadline's watchdog
         session.open(required=target.required_audit)
         _log.log(
             "session.open",
             session_id=session.identity.session_id,
             backend_pid=session.posture.backend_pid if session.posture else None,
         )
+        if shell is not None:
+            how = shell(session)  # the interactive shell: it reports its own errors
+            code = int(ExitCode.POSTURE) if how == "posture_lost" else code
         for label, piece in pieces:
             assert isinstance(piece, Statement)
+            if break_glass is not None:
+                break_glass.check()
             result = session.run_statement(piece, f"{label}:{piece.line}", confirm)
             render(result, fmt, stdout)
             stdout.flush()
@@ -116,6 +182,8 @@ def _drive(
         how, code = "terminated", int(ExitCode.INTERRUPTED)
         print("prodsql: terminated by a signal", file=stderr)
     finally:
+        if break_glass is not None:
+            how, code = break_glass.closing(session, how, code)
         session.close(how)
         _log.log("session.closed", how=how, exit_code=code)
         _restore_signal_handlers(previous)
@@ -147,11 +215,8 @@ def read_sources(opts: RunOptions) -> list[Source]:
         raise UsageError("give either -c or -f, not both")
     if opts.file:
         return [Source(label=f"-f {opts.file}", text=_read_file(opts.file))]
-    if not opts.commands:
-        raise UsageError(
-            "nothing to run: give -c SQL or -f FILE",
-            hint="the interactive shell is not available in this version",
-        )
+    if not opts.commands:  # stdin is not a terminal: read it as psql does (like -f -)
+        return [Source(label="stdin", text=_read_file("-"))]
     return [Source(label=f"-c #{i}", text=c) for i, c in enumerate(opts.commands, 1)]
 
 

@@ -23,6 +23,9 @@ AUTH_METHODS = ("iam", "keyring", "password")
 SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 AUDIT_CLASSES = ("read", "write", "function", "role", "ddl", "misc", "misc_set")
 _DURATION = re.compile(r"[0-9]{1,9}(us|ms|s|min|h|d)?")
+BREAK_GLASS_MAX_MINUTES = 60
+S3_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+DEFAULT_S3_PREFIX = "prodsql/trails"
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +36,51 @@ class Timeouts:
     lock_timeout: str = "10s"
     idle_in_transaction_session_timeout: str = "10min"
     connect_timeout: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class BreakGlassSettings:
+    """``[targets.NAME.break_glass]``: who a break-glass session connects as, and for how
+    long. The audit posture it needs is fixed (every class and log_parameter), not set here."""
+
+    user: str | None = None
+    auth: str | None = None
+    aws_profile: str | None = None
+    region: str | None = None
+    max_minutes: float = BREAK_GLASS_MAX_MINUTES
+
+
+@dataclass(frozen=True, slots=True)
+class NotifySettings:
+    """``[notify]``: where break-glass start/end notifications go (any, all or none)."""
+
+    sns_topic_arn: str | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+    webhook_url: str | None = None
+    command: tuple[str, ...] = ()
+    timeout_seconds: float = 5.0
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.sns_topic_arn or self.webhook_url or self.command)
+
+
+@dataclass(frozen=True, slots=True)
+class SinkSettings:
+    """``[sinks]``: the central append-only copies of every trail."""
+
+    cloudwatch_group: str | None = None
+    s3_bucket: str | None = None
+    s3_prefix: str = DEFAULT_S3_PREFIX
+    s3_lock_mode: str | None = None
+    s3_retention_days: int | None = None
+    region: str | None = None
+    endpoint_url: str | None = None
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.cloudwatch_group or self.s3_bucket)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +100,7 @@ class Target:
     required_audit: tuple[str, ...] = DEFAULT_REQUIRED_CLASSES
     timeouts: Timeouts = field(default_factory=Timeouts)
     dsn: str | None = None
+    break_glass: BreakGlassSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +111,8 @@ class Config:
     ticket_pattern: str = DEFAULT_TICKET_PATTERN
     trail_dir: Path | None = None
     targets: Mapping[str, Target] = field(default_factory=dict)
+    notify: NotifySettings = field(default_factory=NotifySettings)
+    sinks: SinkSettings = field(default_factory=SinkSettings)
 
     def target(self, name: str) -> Target:
         try:
@@ -159,6 +210,34 @@ class _Reader:
             )
         return value
 
+    def number(self, key: str, lo: float, hi: float) -> float | None:
+        self.seen.add(key)
+        value = self.table.get(key)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(
+                f"{self._where(key)}: expected a number, got {type(value).__name__} {value!r}"
+            )
+        number = float(value)
+        if not lo < number <= hi:
+            raise ConfigError(
+                f"{self._where(key)}: expected a number above {lo:g} and at most {hi:g}, "
+                f"got {number:g}"
+            )
+        return number
+
+    def strings(self, key: str) -> tuple[str, ...] | None:
+        value: list[Any] | None = self.get(key, list, "a list of strings")
+        if value is None:
+            return None
+        if not value or not all(isinstance(item, str) and item for item in value):
+            raise ConfigError(
+                f"{self._where(key)}: expected a non-empty list of non-empty strings "
+                "(a program and its arguments; no shell)"
+            )
+        return tuple(value)
+
     def classes(self, key: str) -> tuple[str, ...] | None:
         value: list[Any] | None = self.get(key, list, "a list of pgAudit classes")
         if value is None:
@@ -186,6 +265,8 @@ def _parse(path: Path, data: Mapping[str, Any]) -> Config:
     _check_pattern(path, pattern)
     trail_dir = top.string("trail_dir")
     targets_table = top.get("targets", dict, "a table of [targets.NAME] tables") or {}
+    notify_table = top.get("notify", dict, "a [notify] table") or {}
+    sinks_table = top.get("sinks", dict, "a [sinks] table") or {}
     top.finish()
     targets = {name: _parse_target(path, name, t) for name, t in targets_table.items()}
     return Config(
@@ -193,7 +274,41 @@ def _parse(path: Path, data: Mapping[str, Any]) -> Config:
         ticket_pattern=pattern,
         trail_dir=Path(trail_dir).expanduser() if trail_dir else None,
         targets=targets,
+        notify=_parse_notify(path, notify_table),
+        sinks=_parse_sinks(path, sinks_table),
     )
+
+
+def _parse_notify(path: Path, table: Mapping[str, Any]) -> NotifySettings:
+    r = _Reader(path, "notify.", table)
+    settings = NotifySettings(
+        sns_topic_arn=r.string("sns_topic_arn"),
+        region=r.string("region"),
+        endpoint_url=r.string("endpoint_url"),
+        webhook_url=r.string("webhook_url"),
+        command=r.strings("command") or (),
+        timeout_seconds=r.number("timeout_seconds", 0, 60) or 5.0,
+    )
+    r.finish()
+    url = settings.webhook_url
+    if url is not None and not url.startswith(("https://", "http://")):
+        raise ConfigError(f"{path}: notify.webhook_url: expected an http(s) URL, got {url!r}")
+    return settings
+
+
+def _parse_sinks(path: Path, table: Mapping[str, Any]) -> SinkSettings:
+    r = _Reader(path, "sinks.", table)
+    settings = SinkSettings(
+        cloudwatch_group=r.string("cloudwatch_group"),
+        s3_bucket=r.string("s3_bucket"),
+        s3_prefix=(r.string("s3_prefix") or DEFAULT_S3_PREFIX).strip("/"),
+        s3_lock_mode=r.string("s3_lock_mode", S3_LOCK_MODES),
+        s3_retention_days=r.integer("s3_retention_days", 1, 36500),
+        region=r.string("region"),
+        endpoint_url=r.string("endpoint_url"),
+    )
+    r.finish()
+    return settings
 
 
 def _check_pattern(path: Path, pattern: str) -> None:
@@ -209,6 +324,7 @@ def _parse_target(path: Path, name: str, table: Any) -> Target:
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: targets.{name}: expected a table, got {type(table).__name__}")
     r = _Reader(path, f"targets.{name}.", table)
+    bg_table = r.get("break_glass", dict, "a [targets.NAME.break_glass] table")
     d = Timeouts()
     timeouts = Timeouts(
         statement_timeout=r.duration("statement_timeout") or d.statement_timeout,
@@ -231,10 +347,24 @@ def _parse_target(path: Path, name: str, table: Any) -> Target:
         required_audit=r.classes("required_audit") or DEFAULT_REQUIRED_CLASSES,
         timeouts=timeouts,
         dsn=r.string("dsn"),
+        break_glass=None if bg_table is None else _parse_break_glass(path, name, bg_table),
     )
     r.finish()
     _check_target(path, target)
     return target
+
+
+def _parse_break_glass(path: Path, name: str, table: Mapping[str, Any]) -> BreakGlassSettings:
+    r = _Reader(path, f"targets.{name}.break_glass.", table)
+    settings = BreakGlassSettings(
+        user=r.string("user"),
+        auth=r.string("auth", AUTH_METHODS),
+        aws_profile=r.string("aws_profile"),
+        region=r.string("region"),
+        max_minutes=r.number("max_minutes", 0, 24 * 60) or BREAK_GLASS_MAX_MINUTES,
+    )
+    r.finish()
+    return settings
 
 
 def _check_target(path: Path, t: Target) -> None:

@@ -106,3 +106,85 @@ def test_unknown_target_lists_known(tmp_path: Path) -> None:
 
 def test_default_trail_dir_follows_xdg(tmp_path: Path) -> None:
     assert default_trail_dir({"XDG_STATE_HOME": str(tmp_path)}) == tmp_path / "prodsql" / "trails"
+
+
+def test_break_glass_notify_and_sinks(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[targets.prod]
+host = "db"
+user = "alice"
+[targets.prod.break_glass]
+user = "oncall_bg"
+auth = "iam"
+aws_profile = "break-glass"
+max_minutes = 0.05
+[notify]
+sns_topic_arn = "arn:aws:sns:eu-west-1:123456789012:oncall"
+region = "eu-west-1"
+webhook_url = "https://hooks.example/T0/B0/xyz"
+command = ["/usr/local/bin/page-oncall", "--json"]
+timeout_seconds = 3
+[sinks]
+cloudwatch_group = "/prodsql/trails"
+s3_bucket = "org-trails"
+s3_prefix = "/trails/"
+s3_lock_mode = "COMPLIANCE"
+s3_retention_days = 400
+""",
+    )
+    config = load_config(path, {})
+    bg = config.target("prod").break_glass
+    assert bg is not None
+    assert (bg.user, bg.auth, bg.aws_profile, bg.max_minutes) == (
+        "oncall_bg",
+        "iam",
+        "break-glass",
+        0.05,
+    )
+    assert config.notify.command == ("/usr/local/bin/page-oncall", "--json")
+    assert config.notify.timeout_seconds == 3
+    assert config.notify.configured
+    assert config.sinks.s3_prefix == "trails"
+    assert config.sinks.s3_lock_mode == "COMPLIANCE"
+    assert config.sinks.s3_retention_days == 400
+    assert config.sinks.configured
+
+
+def test_break_glass_defaults(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[targets.prod.break_glass]\nuser = 'bg'\n"), {})
+    bg = config.target("prod").break_glass
+    assert bg is not None
+    assert bg.max_minutes == 60
+    assert bg.auth is None
+    assert not config.notify.configured
+    assert not config.sinks.configured
+    assert config.target("prod").break_glass is not None
+    assert load_config(write(tmp_path, "[targets.p]\n"), {}).target("p").break_glass is None
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[targets.p.break_glass]\nusr = 'x'\n", "targets.p.break_glass.usr: unknown key"),
+        ("[targets.p.break_glass]\nmax_minutes = 0\n", "targets.p.break_glass.max_minutes"),
+        ("[targets.p.break_glass]\nmax_minutes = '5'\n", "expected a number"),
+        ("[targets.p.break_glass]\nauth = 'magic'\n", "targets.p.break_glass.auth"),
+        ("[targets.p]\nbreak_glass = 1\n", "targets.p.break_glass: expected a"),
+        ("[notify]\nwebhook = 'x'\n", "notify.webhook: unknown key"),
+        ("[notify]\nwebhook_url = 'file:///etc/passwd'\n", "notify.webhook_url"),
+        ("[notify]\ncommand = 'page-oncall --json'\n", "notify.command: expected a list"),
+        ("[notify]\ncommand = []\n", "notify.command: expected a non-empty list"),
+        ("[sinks]\ns3_bucket = 5\n", "sinks.s3_bucket: expected a string"),
+        ("[sinks]\ns3_lock_mode = 'forever'\n", "sinks.s3_lock_mode: expected one of"),
+        ("[sinks]\ncloudwatch = 'g'\n", "sinks.cloudwatch: unknown key"),
+        ("notify = 'x'\n", "notify: expected a [notify] table"),
+    ],
+)
+def test_new_tables_are_strict(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(path) in info.value.message
+    assert message in info.value.message

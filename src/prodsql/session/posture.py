@@ -120,8 +120,9 @@ class Verdict:
     fix_sql: tuple[str, ...]
 
 
-def judge(p: Posture, required: Iterable[str]) -> Verdict:
-    """Compare the session's posture with what the target requires."""
+def judge(p: Posture, required: Iterable[str], *, require_log_parameter: bool = False) -> Verdict:
+    """Compare the session's posture with what the target requires. Break-glass sessions
+    also require ``pgaudit.log_parameter = on``: their statements' values must be logged."""
     need = frozenset(required)
     problems: list[str] = []
     fixes: list[str] = []
@@ -140,8 +141,13 @@ def judge(p: Posture, required: Iterable[str]) -> Verdict:
             f"pgaudit.log = {p.pgaudit_log!r} for role {p.db_user} does not cover "
             f"{', '.join(sorted(missing))}"
         )
-        wanted = ", ".join(sorted(p.classes | need))
-        fixes.append(f"ALTER ROLE {_ident(p.db_user)} SET pgaudit.log = '{wanted}';")
+        fixes.append(f"ALTER ROLE {_ident(p.db_user)} SET pgaudit.log = '{_wanted(p, need)}';")
+    if require_log_parameter and p.log_parameter != "on":
+        problems.append(
+            f"pgaudit.log_parameter is {p.log_parameter or 'unset'!r} for role {p.db_user}: "
+            "statement parameters would not be logged"
+        )
+        fixes.append(f"ALTER ROLE {_ident(p.db_user)} SET pgaudit.log_parameter = on;")
     if p.log_statement == "off":
         problems.append("pgaudit.log_statement is off: audit lines would not carry the statement")
         fixes.append(f"ALTER ROLE {_ident(p.db_user)} RESET pgaudit.log_statement;")
@@ -152,6 +158,11 @@ def judge(p: Posture, required: Iterable[str]) -> Verdict:
         )
         fixes.append(f"ALTER ROLE {_ident(p.db_user)} SET pgaudit.log_level = 'log';")
     return Verdict(not problems, tuple(problems), frozenset(missing), tuple(fixes))
+
+
+def _wanted(p: Posture, need: frozenset[str]) -> str:
+    union = p.classes | need
+    return "all" if union == ALL_CLASSES else ", ".join(sorted(union))
 
 
 def session_fix_sql(p: Posture, required: Iterable[str]) -> str:

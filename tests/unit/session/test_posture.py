@@ -97,3 +97,15 @@ def test_from_row() -> None:
     assert p.superuser
     assert p.read_only
     assert p.as_record()["classes"] == sorted(ALL_CLASSES)
+
+
+def test_break_glass_requires_log_parameter_and_names_all() -> None:
+    every = sorted(ALL_CLASSES)
+    weak = posture(pgaudit_log="read, write", log_parameter="off")
+    v = judge(weak, every, require_log_parameter=True)
+    assert not v.ok
+    assert "ALTER ROLE \"dev\" SET pgaudit.log = 'all';" in v.fix_sql
+    assert 'ALTER ROLE "dev" SET pgaudit.log_parameter = on;' in v.fix_sql
+    assert judge(weak, ["read", "write"]).ok  # not asked for: not required
+    strong = posture(pgaudit_log="all", log_parameter="on")
+    assert judge(strong, every, require_log_parameter=True).ok
