@@ -20,6 +20,7 @@ import io
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -155,7 +156,8 @@ import resource
 code = reconcile_main(["--trail", sys.argv[1], "--server-log", sys.argv[2]] + sys.argv[3:])
 sys.stdout.close()
 sys.stdout = sys.__stdout__
-print(f"exit {code}")
+workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024
+print(f"exit {code}; verify workers <= {workers} MiB each")
 sys.stderr.write(f"rss={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
 """
 
@@ -175,15 +177,15 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--sessions", type=int, default=1000)
     p.add_argument("--statements", type=int, default=1000)
+    p.add_argument(
+        "--data",
+        metavar="DIR",
+        help="keep the generated log and trails in DIR and reuse them when already there",
+    )
     ns = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="prodsql-bench-", dir="/tmp") as tmp:
-        work = Path(tmp)
-        os.chmod(work, 0o755)  # the sandbox's server user must reach its directory
-        templates = capture(work)
-        assert len(templates) == len(TEMPLATES), templates
-        t0 = time.perf_counter()
-        trails, log = generate(work, templates, ns.sessions, ns.statements)
-        gen = time.perf_counter() - t0
+        work = Path(ns.data) if ns.data else Path(tmp)
+        trails, log, gen = _prepare(work, ns.sessions, ns.statements)
         read_s, read_mib, rows = timed(CHILD_READ, str(log))
         rec_s, rec_mib, outcome = timed(CHILD_RECONCILE, str(trails), str(log))
         json_s, json_mib, _ = timed(CHILD_RECONCILE, str(trails), str(log), "--json")
@@ -206,6 +208,23 @@ def main() -> int:
     out.parent.mkdir(exist_ok=True)
     out.write_text(text + "\n", encoding="utf-8")
     return 0
+
+
+def _prepare(work: Path, sessions: int, per: int) -> tuple[Path, Path, float]:
+    """The trails and log in ``work``: reused when a previous run left them complete."""
+    trails, log, done = work / "trails", work / "postgresql.csv", work / "complete"
+    if done.exists() and done.read_text().split()[:2] == [str(sessions), str(per)]:
+        return trails, log, float(done.read_text().split()[2])
+    shutil.rmtree(trails, ignore_errors=True)
+    work.mkdir(parents=True, exist_ok=True)
+    os.chmod(work, 0o755)  # the sandbox's server user must reach its directory
+    templates = capture(work)
+    assert len(templates) == len(TEMPLATES), templates
+    t0 = time.perf_counter()
+    trails, log = generate(work, templates, sessions, per)
+    gen = time.perf_counter() - t0
+    done.write_text(f"{sessions} {per} {gen:.1f}")
+    return trails, log, gen
 
 
 def _report(

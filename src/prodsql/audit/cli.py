@@ -195,10 +195,13 @@ def reconcile_main(argv: list[str]) -> int:
         )
     rec = Reconciler()
     key = _hmac_key(ns.hmac_key_name)
-    for path in expand_trails(ns.trail):
-        rec.add_trail(path, hmac_key=key, verify=not ns.no_verify)
-    for events in _sources(ns, rec.problems):
-        rec.feed(events)
+    rec.add_trails(expand_trails(ns.trail), hmac_key=key, verify=not ns.no_verify)
+    try:
+        for events in _sources(ns, rec.problems):
+            rec.feed(events)
+    except BaseException:
+        rec.abandon()
+        raise
     rec.finish()
     tally = write_json(rec, sys.stdout) if ns.json else write_text(rec, sys.stdout)
     return exit_code(rec, tally)

@@ -2,6 +2,8 @@
 
 1. Each trail is scanned once for what the server should show: one byte per statement
    (must appear / may be absent) and, later, the server STATEMENT_ID that matched it.
+   With add_trails, worker processes verify the hash chains meanwhile (the hashing is
+   most of the work, and it needs nothing from the log).
 2. The server log is streamed once. A line whose text starts with a prodsql tag is
    matched by (session id, sequence). Untagged lines are grouped by STATEMENT_ID within
    their server session: a group that holds a tagged line is that statement's
@@ -18,14 +20,21 @@ from __future__ import annotations
 
 import re
 from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
 from prodsql.audit.logs import AuditEntry, LogEvent, LogProblems, SessionEvent, parse_log_time
-from prodsql.audit.trails import TrailInfo, TrailStatement, iso_seconds, scan_trail
-from prodsql.trail import verify_file
+from prodsql.audit.trails import (
+    TrailInfo,
+    TrailStatement,
+    iso_seconds,
+    scan_expected,
+    scan_trail,
+)
+from prodsql.trail import VerifyResult, verify_file
+from prodsql.trail.verify import BackgroundVerify
 
 _TAG_RE = re.compile(r"\s*/\* prodsql:([A-Za-z0-9._-]+):seq=(\d+) \*/")
 _APP_RE = re.compile(r"prodsql:[^:]*:[^:]*:([A-Za-z0-9._-]+)$")
@@ -145,25 +154,51 @@ class Reconciler:
     audit_lines: int = 0
     _sessions: dict[str, _ServerSession] = field(default_factory=dict)
     _pids: dict[int, TrailState] = field(default_factory=dict)
+    _verifying: list[tuple[list[TrailState], BackgroundVerify]] = field(default_factory=list)
 
     # -- trails
 
     def add_trail(
         self, path: Path, *, hmac_key: bytes | None = None, verify: bool = True
     ) -> TrailInfo:
+        state = self._scan(path)
+        if verify:
+            _set_integrity(state, verify_file(path, hmac_key=hmac_key))
+        return state.info
+
+    def add_trails(
+        self, paths: Sequence[Path], *, hmac_key: bytes | None = None, verify: bool = True
+    ) -> None:
+        """add_trail for each path, with the hash chains verified in worker processes
+        while the trails and then the log are read here; :meth:`finish` collects them."""
+        background = BackgroundVerify(paths, hmac_key=hmac_key) if verify else None
+        if background is not None:
+            self._verifying.append(([], background))
+        try:
+            states = [self._scan(path) for path in paths]
+        except BaseException:
+            self.abandon()
+            raise
+        if background is not None:
+            self._verifying[-1] = (states, background)
+
+    def abandon(self) -> None:
+        """Stop the verification add_trails started: reading failed, no report follows."""
+        for _, background in self._verifying:
+            background.close()
+        self._verifying.clear()
+
+    def _scan(self, path: Path) -> TrailState:
         info = TrailInfo(path=path)
         state = TrailState(info, "not checked", None)
-        if verify:
-            verdict = verify_file(path, hmac_key=hmac_key)
-            state = TrailState(info, verdict.status.name.lower(), verdict.problem)
-        for st in scan_trail(path, info):
-            _grow(state, st.stmt)
-            state.expect[st.stmt] = _OPTIONAL if st.may_be_absent else _REQUIRED
+        for stmt, may_be_absent in scan_expected(path, info):
+            _grow(state, stmt)
+            state.expect[stmt] = _OPTIONAL if may_be_absent else _REQUIRED
         sid = info.sid or path.name
         self.trails[sid] = state
         for pid in info.backend_pids:
             self._pids[pid] = state
-        return info
+        return state
 
     # -- the server log
 
@@ -177,10 +212,15 @@ class Reconciler:
                 self._disconnected(event)
 
     def finish(self) -> None:
-        """Close every open server session; call once the logs are read."""
+        """Close every open server session and collect the verdicts of add_trails;
+        call once the logs are read."""
         for session in list(self._sessions.values()):
             self._close(session)
         self._sessions.clear()
+        while self._verifying:
+            states, background = self._verifying.pop(0)
+            for state, result in zip(states, background.results(), strict=True):
+                _set_integrity(state, result)
 
     def _audit(self, entry: AuditEntry) -> None:
         self.audit_lines += 1
@@ -377,6 +417,11 @@ def _take(options: list[TrailStatement], moment: float | None) -> TrailStatement
 
 def _normal(text: str) -> str:
     return " ".join(text.split()).rstrip(";").strip()
+
+
+def _set_integrity(state: TrailState, verdict: VerifyResult) -> None:
+    state.integrity = verdict.status.name.lower()
+    state.integrity_problem = verdict.problem
 
 
 def _grow(state: TrailState, stmt: int) -> None:

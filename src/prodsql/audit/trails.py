@@ -102,6 +102,32 @@ class TrailStatement:
 
 def scan_trail(path: Path, info: TrailInfo) -> Iterator[TrailStatement]:
     """The statements of a trail in order; raises TrailFormatError for an unreadable file."""
+    for stmt, record, outcome, aborted in _statements(path, info):
+        if outcome is _REFUSED:
+            yield _refused(stmt, record)
+        else:
+            yield _sent(stmt, record, outcome, aborted)
+
+
+def scan_expected(path: Path, info: TrailInfo) -> Iterator[tuple[int, bool]]:
+    """What :func:`scan_trail` yields as ``(stmt, may_be_absent is not None)``, cheaper:
+    without the texts, for the pass that only needs to know what the server must show."""
+    for stmt, record, outcome, aborted in _statements(path, info):
+        if outcome is _REFUSED:
+            yield stmt, True
+        else:
+            yield stmt, _absence(record, outcome, aborted) is not None
+
+
+# Stands in for the outcome of a refused statement, which was never sent.
+_REFUSED: dict[str, object] = {}
+
+
+def _statements(
+    path: Path, info: TrailInfo
+) -> Iterator[tuple[int, dict[str, object], dict[str, object] | None, bool]]:
+    """Each statement record with its outcome (None: none recorded; _REFUSED: refused)
+    and whether the transaction had failed before it."""
     pending: dict[int, dict[str, object]] = {}
     aborted = False
     for record in read_records(path):
@@ -114,12 +140,12 @@ def scan_trail(path: Path, info: TrailInfo) -> Iterator[TrailStatement]:
         if kind == "statement":
             pending[stmt] = record
         elif kind == "refused":
-            yield _refused(stmt, record)
+            yield stmt, record, _REFUSED, aborted
         elif kind == "outcome" and stmt in pending:
-            yield _sent(stmt, pending.pop(stmt), record, aborted)
+            yield stmt, pending.pop(stmt), record, aborted
             aborted = record.get("txn_status") == "failed"
     for stmt, record in pending.items():
-        yield _sent(stmt, record, None, aborted)
+        yield stmt, record, None, aborted
 
 
 def _refused(stmt: int, record: dict[str, object]) -> TrailStatement:
@@ -158,6 +184,18 @@ def _sent(
         ended=_text(outcome.get("ts")) if outcome else None,
         may_be_absent=_absence_reason(status, sqlstate, message, command, aborted),
     )
+
+
+def _absence(
+    record: dict[str, object], outcome: dict[str, object] | None, aborted: bool
+) -> str | None:
+    """``_sent(...).may_be_absent`` without building the statement."""
+    status = _text(outcome.get("status")) if outcome else None
+    if status == "ok" and not aborted:
+        return None
+    sqlstate = _text(outcome.get("sqlstate")) if outcome else None
+    message = _text(outcome.get("message")) if outcome else None
+    return _absence_reason(status, sqlstate, message, _classification(record)[1], aborted)
 
 
 def _absence_reason(

@@ -6,17 +6,24 @@ seq; every problem is a status, never an exception.
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
-from collections.abc import Callable, Iterator
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+from typing import Any
 
 from prodsql.trail.records import (
     FORMAT_VERSION,
     GENESIS,
     HEX64_RE,
     KIND_RE,
+    KINDS,
     MAX_LINE_BYTES,
     canonical_bytes,
     iter_lines,
@@ -146,18 +153,61 @@ def _result(
 
 def _check_line(raw: bytes, line: int, chain: _Chain) -> None:
     record = _parse(raw, line)
-    for check in _CHECKS:
-        problem = check(record, line, chain)
-        if problem:
-            seq = record.get("seq")
-            where = f"seq {seq}: " if type(seq) is int else ""
-            raise _Found(VerifyStatus.TAMPERED, where + problem)
+    if not _passes(record, chain):
+        _find_problem(record, line, chain)
     chain.records += 1
     chain.last_hash = str(record["hash"])
     if chain.session_id is None:
         chain.session_id = str(record["sid"])
     if record["kind"] == "session_end":
         chain.end_line = line
+
+
+def _find_problem(record: dict[str, object], line: int, chain: _Chain) -> None:
+    """Run every check in order; raise for the first that fails (each names its problem)."""
+    for check in _CHECKS:
+        problem = check(record, line, chain)
+        if problem:
+            seq = record.get("seq")
+            where = f"seq {seq}: " if type(seq) is int else ""
+            raise _Found(VerifyStatus.TAMPERED, where + problem)
+
+
+def _passes(record: dict[str, object], chain: _Chain) -> bool:
+    """Whether every one of _CHECKS would pass, answered in one go for the usual record.
+
+    Stricter than the checks, never looser: a False only sends the record through them.
+    ``prev`` needs no hex check when it equals the last hash (hex, or GENESIS), nor
+    ``hash`` when it equals a SHA-256 hexdigest.
+    """
+    get = record.get
+    seq, kind, sid, prev = get("seq"), get("kind"), get("sid"), get("prev")
+    if (
+        type(seq) is not int
+        or seq != chain.records
+        or get("v") != FORMAT_VERSION
+        or type(get("v")) is not int
+        or type(kind) is not str
+        or kind not in _PLAIN_KINDS
+        or type(sid) is not str
+        or type(get("ts")) is not str
+        or prev != chain.last_hash
+        or chain.end_line is not None
+        or (chain.session_id is not None and sid != chain.session_id)
+        or (kind == "session_end" and get("final_hash", prev) != prev)
+    ):
+        return False
+    try:
+        payload = canonical_bytes(record)
+    except (ValueError, RecursionError):
+        return False
+    if record_hash(payload) != get("hash"):
+        return False
+    return chain.key is None or _hmac_matches(chain.key, payload, get("hmac"))
+
+
+def _hmac_matches(key: bytes, payload: bytes, given: object) -> bool:
+    return isinstance(given, str) and hmac.compare_digest(record_hmac(key, payload), given)
 
 
 def _parse(raw: bytes, line: int) -> dict[str, object]:
@@ -265,6 +315,8 @@ def _is_hex64(value: object) -> bool:
     return isinstance(value, str) and HEX64_RE.fullmatch(value) is not None
 
 
+# Kinds the fast path knows match KIND_RE; any other kind goes through _check_shape.
+_PLAIN_KINDS = frozenset(k for k in KINDS if KIND_RE.fullmatch(k))
 _Check = Callable[[dict[str, object], int, _Chain], str | None]
 _CHECKS: tuple[_Check, ...] = (
     _check_shape,
@@ -275,3 +327,128 @@ _CHECKS: tuple[_Check, ...] = (
     _check_order,
     _check_end_hash,
 )
+
+
+# -- many files at once ------------------------------------------------------------------
+
+# A plain interpreter, not multiprocessing: its spawn and forkserver re-import the caller's
+# __main__ (a script without a __main__ guard would run again), and fork is unsafe with
+# threads. The key travels on stdin, never on the command line.
+_WORKER = "from prodsql.trail.verify import serve_verify; serve_verify()"
+
+
+class BackgroundVerify:
+    """verify_file for many files in worker processes, while the caller does other work.
+
+    The results are those of verify_file on each path, in order; any share a worker could
+    not deliver (it could not start, died, or answered nonsense) is verified here instead.
+    """
+
+    def __init__(
+        self, paths: Sequence[Path], *, hmac_key: bytes | None = None, workers: int | None = None
+    ) -> None:
+        self._key = hmac_key
+        count = max(1, min(len(paths), workers or os.cpu_count() or 1))
+        self._shares = [list(paths[i::count]) for i in range(count)]
+        self._procs = [self._start(share) for share in self._shares]
+
+    def _start(self, share: list[Path]) -> subprocess.Popen[bytes] | None:
+        if not share:
+            return None
+        key = self._key.hex() if self._key is not None else None
+        request = json.dumps({"key": key, "paths": [str(p) for p in share]}).encode()
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-c", _WORKER],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=_worker_env(),
+            )
+        except OSError:
+            return None
+        return _send(proc, request)
+
+    def results(self) -> list[VerifyResult]:
+        """Every file's result, in the order given; waits for the workers."""
+        results: list[VerifyResult | None] = [None] * sum(len(s) for s in self._shares)
+        count = len(self._shares)
+        for i, (share, proc) in enumerate(zip(self._shares, self._procs, strict=True)):
+            results[i::count] = _collect(proc, share) or verify_files(share, self._key)
+        self._procs = [None] * count
+        return [r for r in results if r is not None]
+
+    def close(self) -> None:
+        """Stop the workers that are still running."""
+        for proc in self._procs:
+            if proc is not None:
+                _stop(proc)
+        self._procs = [None] * len(self._procs)
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.kill()
+    proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def _worker_env() -> dict[str, str]:
+    # The worker imports this very copy of prodsql, wherever it was imported from.
+    here = str(Path(__file__).resolve().parents[2])
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(x for x in (here, env.get("PYTHONPATH")) if x)
+    return env
+
+
+def _send(proc: subprocess.Popen[bytes], request: bytes) -> subprocess.Popen[bytes] | None:
+    assert proc.stdin is not None
+    try:
+        with proc.stdin:
+            proc.stdin.write(request)
+    except OSError:
+        proc.kill()
+        proc.wait()
+        return None
+    return proc
+
+
+def _collect(proc: subprocess.Popen[bytes] | None, share: list[Path]) -> list[VerifyResult] | None:
+    if proc is None or proc.stdout is None:
+        return None
+    with proc.stdout:
+        answer = proc.stdout.read()
+    if proc.wait() != 0:
+        return None
+    try:
+        results = [_from_json(item) for item in json.loads(answer)]
+    except (ValueError, TypeError, KeyError):
+        return None
+    same = len(results) == len(share) and all(
+        r.path == p for r, p in zip(results, share, strict=False)
+    )
+    return results if same else None
+
+
+def serve_verify() -> None:
+    """The worker: a JSON request on stdin, a JSON list of results on stdout."""
+    request = json.load(sys.stdin.buffer)
+    key = bytes.fromhex(request["key"]) if request["key"] is not None else None
+    paths = [Path(p) for p in request["paths"]]
+    answer = [_to_json(r) for r in verify_files(paths, key)]
+    sys.stdout.write(json.dumps(answer))
+
+
+def _to_json(result: VerifyResult) -> dict[str, object]:
+    return {**dataclasses.asdict(result), "path": str(result.path), "status": int(result.status)}
+
+
+def _from_json(item: dict[str, Any]) -> VerifyResult:
+    return VerifyResult(
+        **{**item, "path": Path(item["path"]), "status": VerifyStatus(item["status"])}
+    )
+
+
+def verify_files(paths: Sequence[Path], hmac_key: bytes | None = None) -> list[VerifyResult]:
+    return [verify_file(path, hmac_key=hmac_key) for path in paths]

@@ -190,3 +190,48 @@ def test_no_verify_skips_the_chain_and_says_so(
     assert json.loads(capsys.readouterr().out)["sessions"][0]["integrity"] == "tampered"
     reconcile_main([*args, "--no-verify"])
     assert json.loads(capsys.readouterr().out)["sessions"][0]["integrity"] == "not checked"
+
+
+def _mixed_trail(trail_dir: Path, sid: str = "cafe0002") -> Path:
+    statements = (
+        *CAPTURED_STATEMENTS,
+        Stmt("DELETE FROM items", refused=True, kind="write", command="DELETE"),
+        Stmt("SELECT 1/0", status="error", sqlstate="22012", txn_status="failed"),
+        Stmt("ROLLBACK", kind="transaction", command="ROLLBACK"),
+        Stmt("SELECT 'crashed'", outcome=False),
+    )
+    return write_trail(trail_dir, statements, sid=sid, server_id=None, pid=1, close=False)
+
+
+def test_scan_expected_agrees_with_scan_trail(trail_dir: Path) -> None:
+    from prodsql.audit.trails import TrailInfo, scan_expected, scan_trail
+
+    trail = _mixed_trail(trail_dir)
+    full = [(st.stmt, st.may_be_absent is not None) for st in scan_trail(trail, TrailInfo(trail))]
+    assert list(scan_expected(trail, TrailInfo(trail))) == full
+    assert {absent for _, absent in full} == {True, False}
+
+
+def test_add_trails_verifies_in_the_background_as_add_trail_does(
+    trail_dir: Path, tmp_path: Path
+) -> None:
+    intact = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    other = tmp_path / "other"
+    other.mkdir()
+    tampered = _mixed_trail(other)
+    tampered.write_text(tampered.read_text(encoding="utf-8").replace("SELECT 1", "SELECT 2", 1))
+    paths = [intact, tampered]
+    results = []
+    for parallel in (False, True):
+        rec = Reconciler()
+        if parallel:
+            rec.add_trails(paths)
+        else:
+            for path in paths:
+                rec.add_trail(path)
+        rec.feed(read_log_file(DATA / "session.csv", rec.problems))
+        rec.finish()
+        states = [(t.integrity, t.integrity_problem) for t in rec.trails.values()]
+        results.append((states, list(rec.findings())))
+    assert results[0] == results[1]
+    assert [s for s, _ in results[1][0]] == ["intact", "tampered"]

@@ -336,3 +336,54 @@ def test_large_file_streams(tmp_path: Path, make_trail: MakeTrail) -> None:
     path = make_trail(statements=5000)
     result = verify_file(path)
     assert (result.status, result.records) == (VerifyStatus.INTACT, 10_002)
+
+
+# -- BackgroundVerify: the same verdicts from worker processes --------------------------
+
+
+def _assorted(make_trail: MakeTrail, tmp_path: Path, key: bytes | None) -> list[Path]:
+    intact = make_trail(sid="aaaa0001", key=key)
+    not_closed = make_trail(sid="aaaa0002", key=key, close=False)
+    tampered = make_trail(sid="aaaa0003", key=key)
+    lines = lines_of(tampered)
+    lines[2] = lines[2].replace(b'"ok"', b'"error"', 1)
+    rewrite(tampered, lines)
+    torn = make_trail(sid="aaaa0004", key=key, close=False)
+    torn.write_bytes(torn.read_bytes() + b'{"v":1,"se')
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_bytes(b"not a trail\n")
+    return [intact, not_closed, tampered, torn, garbage, tmp_path / "missing.jsonl"]
+
+
+@pytest.mark.parametrize("key", [None, b"k"])
+@pytest.mark.parametrize("workers", [1, 2, 4])
+def test_background_verify_equals_verify_file(
+    make_trail: MakeTrail, tmp_path: Path, key: bytes | None, workers: int
+) -> None:
+    from prodsql.trail.verify import BackgroundVerify
+
+    paths = _assorted(make_trail, tmp_path, key)
+    serial = [verify_file(p, hmac_key=key) for p in paths]
+    got = BackgroundVerify(paths, hmac_key=key, workers=workers).results()
+    assert got == serial
+    assert {r.status for r in got} == set(VerifyStatus)
+
+
+def test_background_verify_does_the_work_itself_when_a_worker_fails(
+    make_trail: MakeTrail, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodsql.trail import verify
+
+    paths = _assorted(make_trail, tmp_path, None)
+    monkeypatch.setattr(verify, "_WORKER", "raise SystemExit(3)")
+    assert verify.BackgroundVerify(paths).results() == [verify_file(p) for p in paths]
+    monkeypatch.setattr(verify, "_WORKER", "print('[]')")
+    assert verify.BackgroundVerify(paths).results() == [verify_file(p) for p in paths]
+
+
+def test_background_verify_close_stops_the_workers(make_trail: MakeTrail) -> None:
+    from prodsql.trail.verify import BackgroundVerify
+
+    background = BackgroundVerify([make_trail()], workers=1)
+    background.close()
+    background.close()
