@@ -76,6 +76,15 @@ def test_session_trail_is_shipped_and_verifies_from_the_sinks(
         assert copy.read_bytes() == local.read_bytes()
         verified = run_prodsql(["verify", str(copy)], env)
         assert verified.code == 0, verified.output
+    # The reviewer commands read the sinks directly.
+    direct = {**env, "AWS_ENDPOINT_URL": moto_reset}
+    for uri in (f"s3://{BUCKET}/prodsql/trails/", f"cloudwatch:{GROUP}"):
+        verified = run_prodsql(["verify", uri], direct)
+        assert verified.code == 0, verified.output
+        assert "1 file" in verified.stdout
+        replayed = run_prodsql(["replay", "--format", "json", uri], direct)
+        assert replayed.code == 0, replayed.output
+        assert json.loads(replayed.stdout)["header"]["ticket"] == "OPS-9"
 
 
 def test_unreachable_sink_does_not_block_and_trail_ship_catches_up(

@@ -27,7 +27,12 @@ _LABELS = {0: "OK", 1: "TAMPERED", 2: "UNREADABLE", 3: "NOT CLOSED"}
 def verify_main(argv: list[str]) -> int:
     """Check trail files: 0 intact and closed, 1 tampered, 2 unreadable, 3 not closed."""
     p = _Parser(prog="prodsql verify", description=verify_main.__doc__)
-    p.add_argument("paths", nargs="+", metavar="PATH", help="trail files or directories")
+    p.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="trail files, directories, s3://BUCKET/PREFIX or cloudwatch:GROUP[:STREAM]",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable results")
     _hmac_option(p)
     ns = p.parse_args(argv)
@@ -49,10 +54,35 @@ def worst(results: list[VerifyResult]) -> int:
     return 0
 
 
+SINK_PREFIXES = ("s3://", "cloudwatch:")
+
+
+def fetch_from_sink(uri: str) -> list[Path]:
+    """Download the trails behind a central-sink URI into a private temporary directory
+    (removed when the process ends). boto3 reads the usual AWS configuration, including
+    ``AWS_ENDPOINT_URL``."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from prodsql.trail.sinks import fetch_trail
+
+    dest = Path(tempfile.mkdtemp(prefix="prodsql-fetched-"))
+    atexit.register(shutil.rmtree, dest, True)
+    found = fetch_trail(uri, dest)
+    if not found:
+        raise UsageError(f"{uri}: no trails found in the sink")
+    return found
+
+
 def expand_trails(paths: list[str]) -> list[Path]:
-    """Files as given; directories as their ``*.jsonl`` files, recursively, sorted."""
+    """Files as given; directories as their ``*.jsonl`` files, recursively, sorted;
+    ``s3://BUCKET/PREFIX`` and ``cloudwatch:GROUP[:STREAM]`` fetched from the sink."""
     files: list[Path] = []
     for text in paths:
+        if text.startswith(SINK_PREFIXES):
+            files.extend(fetch_from_sink(text))
+            continue
         path = Path(text)
         if path.is_dir():
             found = sorted(path.rglob("*.jsonl"))
@@ -133,10 +163,22 @@ def _hmac_key(name: str | None) -> bytes | None:
 # -- replay ----------------------------------------------------------------------------
 
 
+def _one_trail(text: str) -> Path:
+    if not text.startswith(SINK_PREFIXES):
+        return Path(text)
+    found = fetch_from_sink(text)
+    if len(found) != 1:
+        raise UsageError(
+            f"{text}: {len(found)} trails in the sink; replay needs one",
+            hint="name one session, e.g. cloudwatch:GROUP:STREAM or s3://BUCKET/PREFIX/FILE",
+        )
+    return found[0]
+
+
 def replay_main(argv: list[str]) -> int:
     """Render a session for review; exit as verify would for its trail."""
     p = _Parser(prog="prodsql replay", description=replay_main.__doc__)
-    p.add_argument("trail", metavar="TRAIL", help="a trail file")
+    p.add_argument("trail", metavar="TRAIL", help="a trail file, or one session in a sink")
     p.add_argument("--format", dest="fmt", choices=("text", "json", "html"), default="text")
     pace = p.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, metavar="N", help="pace the steps N times real time")
@@ -151,7 +193,7 @@ def replay_main(argv: list[str]) -> int:
 
     if ns.speed is not None and ns.speed <= 0:
         raise UsageError("--speed must be a positive number")
-    session = replay.load(Path(ns.trail), hmac_key=_hmac_key(ns.hmac_key_name))
+    session = replay.load(_one_trail(ns.trail), hmac_key=_hmac_key(ns.hmac_key_name))
     steps = replay.select(session.steps, writes_only=ns.writes_only, grep=ns.grep)
     speed = 1.0 if ns.realtime else ns.speed
     with _output(ns.output) as out:
