@@ -217,14 +217,25 @@ def read_sources(opts: RunOptions) -> list[Source]:
         return [Source(label=f"-f {opts.file}", text=_read_file(opts.file))]
     if not opts.commands:  # stdin is not a terminal: read it as psql does (like -f -)
         return [Source(label="stdin", text=_read_file("-"))]
+    for i, command in enumerate(opts.commands, 1):
+        reject_nul(command, f"-c #{i}")
     return [Source(label=f"-c #{i}", text=c) for i, c in enumerate(opts.commands, 1)]
+
+
+def reject_nul(text: str, label: str) -> str:
+    """PostgreSQL's scanner stops at a NUL byte: what follows would be silently ignored
+    by the splitter (and by a CI lint), so such input is refused whole."""
+    if "\0" in text:
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise UsageError(f"{label}: a NUL byte at line {line}; nothing was run")
+    return text
 
 
 def _read_file(name: str) -> str:
     if name == "-":
-        return sys.stdin.read()
+        return reject_nul(sys.stdin.read(), "standard input")
     try:
-        return Path(name).read_text(encoding="utf-8")
+        return reject_nul(Path(name).read_text(encoding="utf-8"), name)
     except FileNotFoundError:
         raise UsageError(f"{name}: no such file") from None
     except IsADirectoryError:

@@ -609,3 +609,53 @@ def test_json_operational_log_on_stderr(
     assert names == ["trail.opened", "session.open", "session.closed"]
     assert events[0]["path"] == str(trail_files(trail_dir)[0])
     assert "dev-password" not in run.stderr
+
+
+def test_tag_changed_by_a_function_ends_the_session(
+    sandbox: Sandbox, env: dict[str, str], trail_dir: Path
+) -> None:
+    sandbox.admin_execute(
+        "CREATE OR REPLACE FUNCTION public.rename_me() RETURNS int LANGUAGE plpgsql AS "
+        "$$BEGIN PERFORM set_config('application_name', 'innocent', false); RETURN 1; END$$; "
+        "GRANT EXECUTE ON FUNCTION public.rename_me() TO dev"
+    )
+    run = prodsql(sandbox, env, trail_dir, "-c", "SELECT public.rename_me()", "-c", "SELECT 2")
+    assert run.code == 4, run.output
+    assert "application_name changed" in run.stderr
+    records = only_trail(trail_dir)
+    tamper = [r for r in records if r.get("command") == "audit_tamper_detected"]
+    assert tamper[0]["application_name"] == "innocent"
+    assert not any(r["kind"] == "statement" and r.get("text") == "SELECT 2" for r in records)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        "-c role=admin_su",
+        "-c application_name=x",
+        "--pgaudit.log=none",
+        "-c default_transaction_read_only=off",
+    ],
+)
+def test_dsn_options_cannot_switch_role_or_audit(
+    sandbox: Sandbox, env: dict[str, str], trail_dir: Path, options: str
+) -> None:
+    dsn = sandbox.conninfo("dev") + f" options='{options}'"
+    run = run_prodsql(
+        ["--ticket", "OPS-1", "--dsn", dsn, "--trail-dir", str(trail_dir), "-c", "SELECT 1"], env
+    )
+    assert run.code == 2, run.output
+    assert "does not allow" in run.stderr
+
+
+def test_nul_byte_in_input_is_refused_whole(
+    sandbox: Sandbox, env: dict[str, str], trail_dir: Path, tmp_path: Path
+) -> None:
+    script = tmp_path / "nul.sql"
+    script.write_bytes(b"SELECT 1;\x00DROP TABLE items;")
+    run = prodsql(sandbox, env, trail_dir, "-f", str(script))
+    assert run.code == 2
+    assert "NUL byte" in run.stderr
+    lint = run_prodsql(["classify", str(script)], env)
+    assert lint.code == 2
+    assert "NUL byte" in lint.stderr

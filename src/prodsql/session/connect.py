@@ -83,8 +83,60 @@ def build_params(
         f"-c default_transaction_read_only={'on' if read_only else 'off'}",
     ]
     user_options = params.get("options")
+    if user_options:
+        check_user_options(user_options)
     params["options"] = " ".join([*([user_options] if user_options else []), *options])
     return ConnectParams(params=params, auth=target.auth, target=target)
+
+
+# Startup settings a user may pass in a DSN's ``options``; anything else could switch the
+# role, the tag, the audit settings or read-only mode before prodsql's first check.
+SAFE_STARTUP_SETTINGS = frozenset(
+    {
+        "search_path",
+        "work_mem",
+        "maintenance_work_mem",
+        "timezone",
+        "datestyle",
+        "intervalstyle",
+        "extra_float_digits",
+        "client_min_messages",
+        "jit",
+        "geqo",
+        "random_page_cost",
+        "effective_cache_size",
+        "enable_seqscan",
+        "enable_nestloop",
+    }
+)
+
+
+def check_user_options(options: str) -> None:
+    """Refuse ``options`` that set anything outside :data:`SAFE_STARTUP_SETTINGS`."""
+    import shlex
+
+    try:
+        words = shlex.split(options)
+    except ValueError:
+        raise UsageError(f"invalid options in the connection string: {options!r}") from None
+    names: list[str] = []
+    i = 0
+    while i < len(words):
+        word = words[i]
+        if word == "-c" and i + 1 < len(words):
+            names.append(words[i + 1].split("=", 1)[0])
+            i += 2
+            continue
+        names.append(word[2:].split("=", 1)[0] if word.startswith("--") else word)
+        i += 1
+    bad = [n for n in names if n.lower().replace("-", "_") not in SAFE_STARTUP_SETTINGS]
+    if bad:
+        raise UsageError(
+            f"the connection string's options set {', '.join(repr(n) for n in bad)}, "
+            "which prodsql does not allow",
+            hint="prodsql sets the role, application_name, pgAudit and read-only settings "
+            "itself; allowed: " + ", ".join(sorted(SAFE_STARTUP_SETTINGS)),
+        )
 
 
 def resolve_password(cp: ConnectParams) -> str | None:

@@ -29,7 +29,8 @@ POSTURE_SQL = """SELECT
   (SELECT rolsuper FROM pg_roles WHERE rolname = current_user),
   current_setting('server_version'),
   current_setting('application_name'),
-  current_setting('default_transaction_read_only')"""
+  current_setting('default_transaction_read_only'),
+  current_setting('log_min_messages')"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +55,7 @@ class Posture:
     server_version: str
     application_name: str
     read_only: bool
+    log_min_messages: str = "warning"
 
     @classmethod
     def from_row(cls, row: Sequence[str | None]) -> Posture:
@@ -77,6 +79,7 @@ class Posture:
             server_version=r[15] or "",
             application_name=r[16] or "",
             read_only=r[17] == "on",
+            log_min_messages=(r[18] if len(r) > 18 else None) or "warning",
         )
 
     @property
@@ -120,12 +123,20 @@ class Verdict:
     fix_sql: tuple[str, ...]
 
 
-def judge(p: Posture, required: Iterable[str], *, require_log_parameter: bool = False) -> Verdict:
+def judge(
+    p: Posture,
+    required: Iterable[str],
+    *,
+    require_log_parameter: bool = False,
+    expect_read_only: bool = False,
+    expect_application_name: str | None = None,
+) -> Verdict:
     """Compare the session's posture with what the target requires. Break-glass sessions
     also require ``pgaudit.log_parameter = on``: their statements' values must be logged."""
     need = frozenset(required)
     problems: list[str] = []
     fixes: list[str] = []
+    _judge_identity(p, problems, fixes, expect_read_only, expect_application_name)
     if not p.loaded:
         problems.append("pgAudit is not loaded on the server (not in shared_preload_libraries)")
         fixes.append(
@@ -157,7 +168,37 @@ def judge(p: Posture, required: Iterable[str], *, require_log_parameter: bool = 
             "receive the audit lines"
         )
         fixes.append(f"ALTER ROLE {_ident(p.db_user)} SET pgaudit.log_level = 'log';")
+    if p.log_min_messages.lower() in ("fatal", "panic"):
+        problems.append(
+            f"log_min_messages = {p.log_min_messages!r}: the server log would drop the audit lines"
+        )
+        fixes.append(f"ALTER ROLE {_ident(p.db_user)} RESET log_min_messages;")
     return Verdict(not problems, tuple(problems), frozenset(missing), tuple(fixes))
+
+
+def _judge_identity(
+    p: Posture,
+    problems: list[str],
+    fixes: list[str],
+    expect_read_only: bool,
+    expect_application_name: str | None,
+) -> None:
+    """The session must be who and what prodsql asked for: a role switched in the startup
+    options, a changed tag or a writable "read-only" session would all blind the review."""
+    if p.db_user != p.session_user:
+        problems.append(
+            f"the session runs as role {p.db_user!r}, not as its login role {p.session_user!r}"
+        )
+        fixes.append(f"ALTER ROLE {_ident(p.session_user)} RESET role;")
+    if expect_application_name is not None and p.application_name != expect_application_name:
+        problems.append(
+            f"application_name is {p.application_name!r}, not prodsql's tag "
+            f"{expect_application_name!r}"
+        )
+        fixes.append(f"ALTER ROLE {_ident(p.session_user)} RESET application_name;")
+    if expect_read_only and not p.read_only:
+        problems.append("default_transaction_read_only is off in a read-only session")
+        fixes.append(f"ALTER ROLE {_ident(p.session_user)} RESET default_transaction_read_only;")
 
 
 def _wanted(p: Posture, need: frozenset[str]) -> str:

@@ -25,7 +25,7 @@ from prodsql.policy import (
 from prodsql.result import Result
 from prodsql.session.connect import ConnectParams, connect
 from prodsql.session.identity import Identity
-from prodsql.session.posture import POSTURE_SQL, Posture, judge, session_fix_sql
+from prodsql.session.posture import POSTURE_SQL, Posture, Verdict, judge, session_fix_sql
 
 if TYPE_CHECKING:
     import psycopg
@@ -92,13 +92,13 @@ class AuditedSession:
         self.conn = connect(self.params, on_notice=self._on_notice)
         self.required = tuple(required)
         posture = self._read_posture()
-        verdict = judge(posture, required, require_log_parameter=self.require_log_parameter)
+        verdict = self._judge(posture, required)
         if not verdict.ok and posture.superuser and posture.loaded and verdict.missing:
             self._internal(
                 session_fix_sql(posture, required), "raise the session's pgAudit posture"
             )
             posture = self._read_posture()
-            verdict = judge(posture, required, require_log_parameter=self.require_log_parameter)
+            verdict = self._judge(posture, required)
         self.posture = posture
         self.trail.append("connected", _connected_fields(posture, verdict.ok, verdict.problems))
         if posture.superuser:
@@ -110,6 +110,39 @@ class AuditedSession:
                 hint="an administrator can fix it with:\n  " + "\n  ".join(verdict.fix_sql),
             )
         return posture
+
+    def _judge(self, posture: Posture, required: Sequence[str]) -> Verdict:
+        return judge(
+            posture,
+            required,
+            require_log_parameter=self.require_log_parameter,
+            expect_read_only=self.mode is Mode.READ_ONLY,
+            expect_application_name=self.identity.application_name,
+        )
+
+    def _check_tag(self) -> None:
+        """The server reports application_name whenever it changes (GUC_REPORT). If it is
+        no longer prodsql's tag, something blinded the audit: end the session."""
+        assert self.conn is not None
+        if self.conn.closed:
+            return
+        current = self.conn.info.parameter_status("application_name")
+        expected = self.identity.application_name
+        if current is not None and current != expected:
+            self.trail.append(
+                "meta",
+                {
+                    "command": "audit_tamper_detected",
+                    "args": "",
+                    "application_name": str(current),
+                    "expected": expected,
+                },
+            )
+            raise PostureError(
+                f"application_name changed to {current!r} during the session; prodsql ends it",
+                hint="a statement (a function, a trigger) changed the session's tag; "
+                "this is recorded in the trail",
+            )
 
     def _read_posture(self) -> Posture:
         row = self.internal_row(POSTURE_SQL, "read the audit posture")
@@ -189,6 +222,7 @@ class AuditedSession:
         )
         result, fields = self._send(sent, stmt, classification, sink)
         self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=False)
+        self._check_tag()
         if fields["status"] != "ok":
             raise _statement_error(fields)
         return result

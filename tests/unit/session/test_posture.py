@@ -109,3 +109,13 @@ def test_break_glass_requires_log_parameter_and_names_all() -> None:
     assert judge(weak, ["read", "write"]).ok  # not asked for: not required
     strong = posture(pgaudit_log="all", log_parameter="on")
     assert judge(strong, every, require_log_parameter=True).ok
+
+
+def test_identity_checks() -> None:
+    assert not judge(posture(db_user="other"), ["read"]).ok
+    v = judge(posture(application_name="x"), ["read"], expect_application_name="prodsql:x")
+    assert not v.ok
+    assert judge(posture(), ["read"], expect_application_name="prodsql:x").ok
+    assert not judge(posture(read_only=False), ["read"], expect_read_only=True).ok
+    assert judge(posture(read_only=False), ["read"]).ok
+    assert not judge(posture(log_min_messages="fatal"), ["read"]).ok
