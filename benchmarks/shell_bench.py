@@ -45,7 +45,11 @@ def first_prompt(cmd: list[str], pattern: str, env: dict[str, str], repeat: int)
 
 
 def startup(sb: Sandbox, work: Path, repeat: int) -> dict[str, float | None]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PG", "PRODSQL_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PG", "PRODSQL_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
     env.update(
         HOME=str(work),
         XDG_CONFIG_HOME=str(work / "config"),
