@@ -6,8 +6,10 @@ Judged on the parse tree, without the schema, so the rules are syntactic:
   ``NOT false``, ``true OR ...``, ``'t'::bool``) touches every row;
 - a condition that mentions no column (``now() > '2020-01-01'``, ``random() < 0.5``,
   ``$1``) does not depend on the rows: it matches all of them or none (or a random share);
-- a column compared with itself (``x = x``) matches every row where it is not NULL, so it
-  counts as always true;
+- a column compared with itself (``x = x``, also under casts: ``x::text = x::text``)
+  matches every row where it is not NULL, so it counts as always true; so do
+  ``x IS NULL OR x IS NOT NULL`` and ``IS NOT NULL`` on a system column (``ctid``...),
+  which is never NULL;
 - ``WHERE CURRENT OF cursor`` and any condition that mentions a column count as real.
   A column inside a subquery counts too: without the schema it could be correlated.
 """
@@ -23,6 +25,7 @@ _FALSE_WORDS = frozenset({"f", "fa", "fal", "fals", "false", "n", "no", "of", "o
 _BOOL_TYPES = frozenset({"bool", "boolean"})
 _SELF_TRUE_OPS = frozenset({"=", "<=", ">="})
 _SELF_FALSE_OPS = frozenset({"<>", "!=", "<", ">"})
+_SYSTEM_COLUMNS = frozenset({"ctid", "tableoid", "xmin", "xmax", "cmin", "cmax"})
 
 
 def condition_problem(expr: Node | None) -> str | None:
@@ -47,11 +50,38 @@ def is_tautology(expr: Node) -> bool:
         args = bool_expr.get("args", [])
         op = bool_expr.get("boolop")
         if op == "OR_EXPR":
-            return any(is_tautology(a) for a in args)
+            return any(is_tautology(a) for a in args) or _null_or_not_null(args)
         if op == "AND_EXPR":
             return all(is_tautology(a) for a in args)
         return bool(args) and is_contradiction(args[0])
-    return _self_comparison(expr) in ("true", "not-distinct")
+    return _self_comparison(expr) in ("true", "not-distinct") or _system_not_null(expr)
+
+
+def _null_or_not_null(args: list[Node]) -> bool:
+    """``x IS NULL OR x IS NOT NULL`` (in any order, among other alternatives)."""
+    tests = [_get(a, "NullTest") for a in args]
+    seen: dict[str, list[Node]] = {"IS_NULL": [], "IS_NOT_NULL": []}
+    for test in tests:
+        if test is not None and test.get("nulltesttype") in seen:
+            seen[str(test["nulltesttype"])].append(_strip(test.get("arg")))
+    return any(arg in seen["IS_NOT_NULL"] for arg in seen["IS_NULL"])
+
+
+def _system_not_null(expr: Node) -> bool:
+    """``ctid IS NOT NULL`` and the like: a system column is never NULL."""
+    test = _get(expr, "NullTest")
+    if test is None or test.get("nulltesttype") != "IS_NOT_NULL":
+        return False
+    column = _get(_uncast(test.get("arg")), "ColumnRef")
+    fields = column.get("fields", []) if column is not None else []
+    last = fields[-1].get("String", {}).get("sval", "") if fields else ""
+    return isinstance(last, str) and last.lower() in _SYSTEM_COLUMNS
+
+
+def _uncast(node: Node) -> Node:
+    while (cast := _get(node, "TypeCast")) is not None:
+        node = cast.get("arg")
+    return node
 
 
 def is_contradiction(expr: Node) -> bool:
@@ -195,7 +225,7 @@ def _null_test(body: dict[str, Any]) -> bool | None:
 def _self_comparison(expr: Node) -> str | None:
     """'true'/'false'/'not-distinct' when a column is compared with itself."""
     body = _get(expr, "A_Expr")
-    if body is None or _get(body.get("lexpr"), "ColumnRef") is None:
+    if body is None or _get(_uncast(body.get("lexpr")), "ColumnRef") is None:
         return None
     if _strip(body.get("lexpr")) != _strip(body.get("rexpr")):
         return None

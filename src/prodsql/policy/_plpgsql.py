@@ -1,5 +1,6 @@
-"""Look inside a ``DO`` block: parse its PL/pgSQL and classify every SQL statement and
-expression in it. Dynamic ``EXECUTE`` of a computed string cannot be seen through."""
+"""Look inside a ``DO`` block or a function body: parse its PL/pgSQL (or SQL) and classify
+every SQL statement and expression in it. Dynamic ``EXECUTE`` of a computed string cannot
+be seen through."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 from pglast import parser
 
-from prodsql.policy._facts import SEVERITY, Facts, Node, string_of
+from prodsql.policy._facts import SEEN_THROUGH, SEVERITY, Facts, Node, string_of
 
 Classifier = Callable[[str], Facts]
 
@@ -17,6 +18,13 @@ _DYNAMIC = ("PLpgSQL_stmt_dynexecute", "PLpgSQL_stmt_dynfors")
 _PROVABLY_READ = frozenset({"read", "set", "empty"})
 _PARSE_FULL = 0
 _PARSE_EXPR = 2
+_DO = "the DO block"
+# What a function body carries over to its CREATE FUNCTION: the body does not run now, but
+# whoever calls the function later is not asked again (decide.py turns these into refuse
+# or confirm; "writes" alone is not carried: a conditional write is ordinary DDL).
+_FUNCTION_FLAGS = SEEN_THROUGH | frozenset(
+    {"unconditional", "destructive", "program", "server_file", "opaque", "two_phase"}
+)
 
 
 def analyze_do(body: dict[str, Any], facts: Facts, classify: Classifier) -> None:
@@ -29,24 +37,81 @@ def analyze_do(body: dict[str, Any], facts: Facts, classify: Classifier) -> None
         _opaque(facts, "DO block without a body")
         return
     try:
-        tree = json.loads(parser.parse_plpgsql_json("DO " + _dollar_quote(code)))
+        inner = _inspect_plpgsql("DO " + _dollar_quote(code), classify, _DO)
     except (parser.ParseError, ValueError, RecursionError) as exc:
         _opaque(facts, f"DO block does not parse: {_first_arg(exc)}")
         return
-    inner = Facts(kind="read")
-    _walk_plpgsql(tree, inner, classify)
     _conclude(facts, inner)
 
 
-def _do_args(body: dict[str, Any]) -> tuple[str, str | None]:
-    language, code = "plpgsql", None
-    for arg in body.get("args") or []:
+def analyze_function(body: dict[str, Any], source: str, facts: Facts, classify: Classifier) -> None:
+    """CREATE FUNCTION/PROCEDURE with an ``AS '...'`` body: carry over what the body would
+    do when called. ``source`` is the whole CREATE statement (PL/pgSQL is parsed from it)."""
+    what = "the procedure body" if body.get("is_procedure") else "the function body"
+    language, code = _do_args(body, key="options", default="")
+    if code is None:
+        _opaque_body(facts, f"{what} cannot be inspected (no single source text)")
+        return
+    if language == "sql":
+        part = classify(code)
+        inner = Facts(kind="read")
+        _absorb(part, inner, what)
+    elif language == "plpgsql":
+        if not source:
+            _opaque_body(facts, f"{what} cannot be inspected")
+            return
+        try:
+            inner = _inspect_plpgsql(source, classify, what)
+        except (parser.ParseError, ValueError, RecursionError) as exc:
+            _opaque_body(facts, f"{what} does not parse: {_first_arg(exc)}")
+            return
+    else:
+        _opaque_body(facts, f"{what} in language {language or '?'} cannot be inspected")
+        return
+    conclude_function(facts, inner, what)
+
+
+def conclude_function(facts: Facts, inner: Facts, what: str) -> None:
+    """Take over from a function body's findings what matters when it is called later."""
+    if "dynamic_sql" in inner.flags:
+        inner.flag("opaque", f"{what} runs dynamic SQL (EXECUTE) that cannot be inspected")
+    if inner.kind == "unknown" or "unparseable" in inner.flags:
+        inner.flag("opaque", f"{what} does not parse")
+    elif inner.kind == "opaque":
+        inner.flag("opaque", f"{what} runs code that cannot be inspected")
+    facts.absorb(inner, only=_FUNCTION_FLAGS)
+
+
+def _opaque_body(facts: Facts, reason: str) -> None:
+    facts.flag("opaque", reason)
+
+
+def _inspect_plpgsql(source: str, classify: Classifier, where: str) -> Facts:
+    tree = json.loads(parser.parse_plpgsql_json(source))
+    inner = Facts(kind="read")
+    _walk_plpgsql(tree, inner, classify, where)
+    return inner
+
+
+def _do_args(
+    body: dict[str, Any], key: str = "args", default: str = "plpgsql"
+) -> tuple[str, str | None]:
+    language, code = default, None
+    for arg in body.get(key) or []:
         elem = arg.get("DefElem", {})
         if elem.get("defname") == "language":
             language = (string_of(elem.get("arg")) or "").lower()
         elif elem.get("defname") == "as":
-            code = string_of(elem.get("arg"))
+            code = _single_string(elem.get("arg"))
     return language, code
+
+
+def _single_string(node: Node) -> str | None:
+    """A String, or a List holding exactly one String (a function's ``AS`` clause)."""
+    if isinstance(node, dict) and "List" in node:
+        items = node["List"].get("items") or []
+        return string_of(items[0]) if len(items) == 1 else None
+    return string_of(node)
 
 
 def _dollar_quote(code: str) -> str:
@@ -66,7 +131,7 @@ def _opaque(facts: Facts, reason: str) -> None:
     facts.flag("opaque", reason)
 
 
-def _walk_plpgsql(tree: Node, inner: Facts, classify: Classifier) -> None:
+def _walk_plpgsql(tree: Node, inner: Facts, classify: Classifier, where: str) -> None:
     stack: list[Node] = [tree]
     while stack:
         node = stack.pop()
@@ -81,22 +146,23 @@ def _walk_plpgsql(tree: Node, inner: Facts, classify: Classifier) -> None:
                 and isinstance(value, dict)
                 and "dynquery" in value
             ):
-                _on_dynamic(value, inner, classify)
+                _on_dynamic(value, inner, classify, where)
             elif key == "PLpgSQL_expr" and isinstance(value, dict):
-                _absorb(classify(_expr_sql(value)), inner)
+                _absorb(classify(_expr_sql(value)), inner, where)
                 continue
             if isinstance(value, dict | list):
                 stack.append(value)
 
 
-def _on_dynamic(stmt: dict[str, Any], inner: Facts, classify: Classifier) -> None:
+def _on_dynamic(stmt: dict[str, Any], inner: Facts, classify: Classifier, where: str) -> None:
     """``EXECUTE 'constant'`` is classified like plain SQL; anything computed is opaque."""
     expr = stmt.get("query") or stmt.get("dynquery") or {}
     literal = _literal_text(str(expr.get("PLpgSQL_expr", {}).get("query", "")))
     if literal is not None:
-        _absorb(classify(literal), inner)
+        _absorb(classify(literal), inner, where)
         return
-    inner.flag("dynamic_sql", "DO block runs dynamic SQL (EXECUTE) that cannot be inspected")
+    what = where.removeprefix("the ")
+    inner.flag("dynamic_sql", f"{what} runs dynamic SQL (EXECUTE) that cannot be inspected")
 
 
 def _literal_text(expression: str) -> str | None:
@@ -125,8 +191,8 @@ def _expr_sql(expr: dict[str, Any]) -> str:
     return "SELECT " + query
 
 
-def _absorb(stmt: Facts, inner: Facts) -> None:
-    inner.absorb(stmt, prefix="in the DO block: ")
+def _absorb(stmt: Facts, inner: Facts, where: str = _DO) -> None:
+    inner.absorb(stmt, prefix=f"in {where}: ")
     inner.worsen(stmt.kind)
 
 

@@ -482,6 +482,12 @@ def _notify(body: dict[str, Any], facts: Facts) -> None:
     facts.target(string_of(body.get("conditionname")))
 
 
+def _rule(body: dict[str, Any], facts: Facts) -> None:
+    _generic("RuleStmt", body, facts)
+    table = relation_name(body.get("relation")) or "a table"
+    facts.flag("destructive", f"CREATE RULE silently changes what statements on {table} do")
+
+
 def _checkpoint(body: dict[str, Any], facts: Facts) -> None:
     facts.kind = "maintenance"
     facts.flag("destructive", "CHECKPOINT forces a burst of writes on the server")
@@ -529,6 +535,7 @@ _TOP: dict[str, Top] = {
     "ReindexStmt": _heavy("rebuilds indexes, blocking writes"),
     "LockStmt": _heavy("takes an explicit table lock", kind="lock"),
     "CheckPointStmt": _checkpoint,
+    "RuleStmt": _rule,
     "RefreshMatViewStmt": _set_kind("maintenance"),
     "CommentStmt": _comment,
     "CreateTableAsStmt": _create_table_as,

@@ -8,7 +8,14 @@ from collections.abc import Callable
 from typing import Any
 
 from prodsql.policy._conditions import condition_problem
-from prodsql.policy._facts import SEEN_THROUGH, Facts, Node, const_string, relation_name
+from prodsql.policy._facts import (
+    SEEN_THROUGH,
+    Facts,
+    Node,
+    const_string,
+    relation_name,
+    string_of,
+)
 
 # Functions whose call is confirmed wherever it appears (see decide.py for the why).
 DANGEROUS_FUNCTIONS = frozenset(
@@ -29,6 +36,15 @@ DANGEROUS_FUNCTIONS = frozenset(
         "pg_stop_backup",
         "pg_advisory_lock",
         "pg_advisory_lock_shared",
+        "pg_try_advisory_lock",
+        "pg_try_advisory_lock_shared",
+        "pg_advisory_unlock",
+        "pg_advisory_unlock_shared",
+        "pg_advisory_unlock_all",
+        "pg_advisory_xact_lock",
+        "pg_advisory_xact_lock_shared",
+        "pg_try_advisory_xact_lock",
+        "pg_try_advisory_xact_lock_shared",
         # replication
         "pg_drop_replication_slot",
         "pg_create_physical_replication_slot",
@@ -58,6 +74,12 @@ DANGEROUS_FUNCTIONS = frozenset(
         "lo_unlink",
         "lo_put",
         "lo_truncate",
+        "lo_truncate64",
+        "lo_create",
+        "lo_creat",
+        "lo_from_bytea",
+        "lowrite",
+        "lo_open",
         "dblink",
         "dblink_exec",
         "dblink_connect",
@@ -76,6 +98,25 @@ DANGEROUS_FUNCTIONS = frozenset(
     }
 )
 
+# Functions that change data (large objects) or notify listeners: writes, so refused in
+# read-only mode. The large-object ones are also dangerous (confirmed in write mode);
+# lo_open counts because a descriptor opened for writing is how lowrite() gets its target.
+WRITE_FUNCTIONS = frozenset(
+    {
+        "lo_create",
+        "lo_creat",
+        "lo_from_bytea",
+        "lowrite",
+        "lo_put",
+        "lo_truncate",
+        "lo_truncate64",
+        "lo_unlink",
+        "lo_import",
+        "lo_open",
+        "pg_notify",
+    }
+)
+
 # Settings nobody changes from an audited session: who is audited, what is audited,
 # whether audit lines reach the log, and whether triggers/rules fire.
 PROTECTED_SETTINGS = frozenset(
@@ -90,6 +131,7 @@ PROTECTED_SETTINGS = frozenset(
 )
 PROTECTED_PREFIXES = ("pgaudit.",)
 READ_ONLY_SETTINGS = frozenset({"transaction_read_only", "default_transaction_read_only"})
+_FALSE_WORDS = frozenset({"off", "of", "false", "fals", "fal", "fa", "f", "no", "n", "0"})
 _TRUE_WORDS = frozenset({"on", "true", "yes", "1", "t", "y", "tr", "tru", "ye"})
 
 Handler = Callable[[dict[str, Any], Facts], Node | None]
@@ -182,6 +224,10 @@ def on_set(body: dict[str, Any], facts: Facts) -> None:
     value = args[0] if kind == "VAR_SET_VALUE" and args else None
     how = "RESET" if kind == "VAR_RESET" else "SET"
     check_setting(name, facts, value, how=how)
+    if kind in ("VAR_RESET", "VAR_SET_DEFAULT") and name.lower() in READ_ONLY_SETTINGS:
+        # the default may well be read-write: fail closed
+        what = "RESET" if kind == "VAR_RESET" else "SET ... TO DEFAULT"
+        facts.flag("makes_read_write", f"{what} {name.lower()} may make the transaction read-write")
 
 
 def _on_set_multi(body: dict[str, Any], facts: Facts) -> None:
@@ -202,6 +248,8 @@ def _on_func_call(body: dict[str, Any], facts: Facts) -> Node | None:
     facts.functions.append(name)
     if name in DANGEROUS_FUNCTIONS:
         facts.flag("dangerous_function", f"calls {name}()")
+    if name in WRITE_FUNCTIONS:
+        facts.flag("writes", f"calls {name}(), which writes")
     if name == "set_config":
         _on_set_config(body.get("args") or [], facts)
     return body
@@ -263,13 +311,22 @@ def _on_explain(body: dict[str, Any], facts: Facts) -> Node | None:
 
 
 def explains_with_analyze(body: dict[str, Any]) -> bool:
+    """True if any ANALYZE option is not literally false: PostgreSQL takes the last one
+    given, and failing closed on ``(ANALYZE on, ANALYZE off)`` costs only a question."""
     for option in body.get("options") or []:
         elem = option.get("DefElem", {})
-        if elem.get("defname") == "analyze":
-            arg = elem.get("arg")
-            text = (const_string(arg) or arg.get("String", {}).get("sval", "")) if arg else "on"
-            return text.lower() not in ("false", "off", "0", "no")
+        if elem.get("defname") == "analyze" and not _literally_false(elem.get("arg")):
+            return True
     return False
+
+
+def _literally_false(arg: Node) -> bool:
+    if not isinstance(arg, dict):
+        return False  # a bare ANALYZE
+    if "Integer" in arg:
+        return not arg["Integer"].get("ival", 0)
+    text = const_string(arg) or string_of(arg) or ""
+    return text.strip().lower() in _FALSE_WORDS
 
 
 def _on_function_body(body: dict[str, Any], facts: Facts) -> Node | None:

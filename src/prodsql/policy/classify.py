@@ -11,7 +11,7 @@ Flags, the facts :func:`prodsql.policy.decide.decide` works from:
 - ``unparseable``: the text does not parse (``kind`` is ``unknown``).
 - ``multi_statement``: more than one statement in the text.
 - ``writes``: changes table data somewhere in the tree (also in a CTE, PREPARE, EXPLAIN
-  ANALYZE or a DO body).
+  ANALYZE or a DO body), or calls a large-object writer or pg_notify().
 - ``unconditional``: an UPDATE/DELETE/MERGE without a condition, with an always-true one,
   or with one that does not depend on the rows (see ``_conditions``); MERGE ... WHEN NOT
   MATCHED BY SOURCE too.
@@ -27,7 +27,11 @@ Flags, the facts :func:`prodsql.policy.decide.decide` works from:
   RESET ALL; DISCARD ALL; ALTER SYSTEM; LOAD; ALTER ROLE ... RESET ALL.
 - ``dynamic_setting``: set_config() whose setting name is computed at run time.
 - ``makes_read_write``: BEGIN/START/SET TRANSACTION READ WRITE, or turning
-  (default_)transaction_read_only off by SET or set_config().
+  (default_)transaction_read_only off by SET or set_config(), or RESET / SET ... TO
+  DEFAULT of it.
+- CREATE FUNCTION/PROCEDURE: its body (SQL, BEGIN ATOMIC or PL/pgSQL) is classified and
+  what matters when it is called later is carried over (audit_tamper, dangerous_function,
+  unconditional, destructive...); a body that cannot be inspected is ``opaque``.
 - ``program``: COPY ... PROGRAM. ``server_file``: COPY to or from a file on the server.
   ``copy_from`` / ``copy_to``: the direction of any COPY.
 - ``opaque``: code whose effect cannot be seen (DO that is not provably read-only, CALL,
@@ -50,7 +54,7 @@ from typing import Any
 from pglast import parser
 
 from prodsql.policy._facts import SEVERITY, Facts
-from prodsql.policy._plpgsql import analyze_do
+from prodsql.policy._plpgsql import analyze_do, analyze_function, conclude_function
 from prodsql.policy._statements import classify_top
 from prodsql.policy._walk import walk
 
@@ -80,15 +84,24 @@ def _classify(sql: str, depth: int) -> Facts:
         tree = json.loads(parser.parse_sql_json(sql))
     except (parser.ParseError, ValueError, RecursionError) as exc:
         return _unparseable(exc)
-    stmts = [s.get("stmt") for s in tree.get("stmts", []) if isinstance(s.get("stmt"), dict)]
-    if not stmts:
+    raw = sql.encode()
+    entries = [s for s in tree.get("stmts", []) if isinstance(s.get("stmt"), dict)]
+    if not entries:
         return Facts(kind="empty", command="EMPTY")
-    if len(stmts) == 1:
-        return _one(stmts[0], depth)
-    return _several([_one(s, depth) for s in stmts])
+    if len(entries) == 1:
+        return _one(entries[0]["stmt"], depth, _source(raw, entries[0]))
+    return _several([_one(s["stmt"], depth, _source(raw, s)) for s in entries])
 
 
-def _one(stmt: dict[str, Any], depth: int) -> Facts:
+def _source(raw: bytes, entry: dict[str, Any]) -> str:
+    """The text of one statement (the parser's offsets count bytes)."""
+    start = int(entry.get("stmt_location", 0) or 0)
+    length = int(entry.get("stmt_len", 0) or 0)
+    chunk = raw[start : start + length] if length else raw[start:]
+    return chunk.decode("utf-8", errors="replace")
+
+
+def _one(stmt: dict[str, Any], depth: int, source: str = "") -> Facts:
     facts = Facts()
     node_type, body = next(iter(stmt.items()))
     classify_top(node_type, body, facts)
@@ -98,6 +111,8 @@ def _one(stmt: dict[str, Any], depth: int) -> Facts:
         facts.flag("unparseable", "statement too deeply nested to inspect")
     if node_type == "DoStmt":
         _do(body, facts, depth)
+    if node_type == "CreateFunctionStmt":
+        _function(body, source, facts, depth)
     if "analyze" in facts.flags and isinstance(body.get("query"), dict):
         # EXPLAIN ANALYZE runs its statement: it is whatever that statement is
         inner = _one(body["query"], depth)
@@ -115,6 +130,33 @@ def _do(body: dict[str, Any], facts: Facts, depth: int) -> None:
         facts.flag("opaque", "DO blocks nested too deeply to inspect")
         return
     analyze_do(body, facts, lambda sql: _classify(sql, depth + 1))
+
+
+def _function(body: dict[str, Any], source: str, facts: Facts, depth: int) -> None:
+    """What the body of a function being created would do once called (see _plpgsql)."""
+    what = "the procedure body" if body.get("is_procedure") else "the function body"
+    if depth >= _MAX_SQL_DEPTH:
+        facts.flag("opaque", f"{what} is nested too deeply to inspect")
+        return
+    atomic = body.get("sql_body")
+    if atomic is None:
+        analyze_function(body, source, facts, lambda sql: _classify(sql, depth + 1))
+        return
+    inner = Facts(kind="read")
+    for stmt in _statements_of(atomic):
+        part = _one(stmt, depth + 1)
+        inner.absorb(part, prefix=f"in {what}: ")
+        inner.worsen(part.kind)
+    conclude_function(facts, inner, what)
+
+
+def _statements_of(node: Any) -> list[dict[str, Any]]:
+    """The statements of a ``BEGIN ATOMIC`` body (lists of lists of statements)."""
+    if isinstance(node, list):
+        return [s for item in node for s in _statements_of(item)]
+    if isinstance(node, dict) and "List" in node:
+        return _statements_of(node["List"].get("items") or [])
+    return [node] if isinstance(node, dict) and node else []
 
 
 def _several(parts: list[Facts]) -> Facts:

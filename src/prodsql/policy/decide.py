@@ -9,8 +9,11 @@ run. Judgement calls, kept here so they are easy to find:
 - ``set_config()`` with a setting name computed at run time is confirmed (it may be a
   protected one; the text cannot tell).
 - ``x = x`` counts as an always-true condition (it only spares rows where x is NULL).
-- Dangerous functions include session-level advisory locks (they outlive the statement)
-  and ``setval`` (it can make a sequence hand out existing keys).
+- Dangerous functions include every advisory lock function (session-level ones outlive
+  the statement; the others can still block other sessions) and ``setval`` (it can make a
+  sequence hand out existing keys). Large-object writers and ``pg_notify()`` are writes.
+- A function body is judged when the function is created: calling it later is not asked
+  about again (see classify.py).
 - Two-phase commands (PREPARE TRANSACTION, COMMIT/ROLLBACK PREPARED) are confirmed:
   they finish a transaction that may not be this session's.
 - In read-only mode, maintenance (VACUUM, ANALYZE...), LOCK, row locks, NOTIFY and COPY

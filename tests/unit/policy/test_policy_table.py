@@ -27,6 +27,13 @@ TABLE: list[tuple[str, Action, Action]] = [
     ("EXPLAIN ANALYZE CREATE TABLE x AS SELECT 1", REFUSE, RUN),
     ("EXPLAIN CREATE TABLE x AS SELECT 1", RUN, RUN),
     ("EXPLAIN ANALYZE EXECUTE p(1)", CONFIRM, CONFIRM),
+    # a repeated option: PostgreSQL takes the last one; any ANALYZE not false counts
+    ("EXPLAIN (ANALYZE off, ANALYZE on) DELETE FROM orders", REFUSE, CONFIRM),
+    ("EXPLAIN (ANALYZE on, ANALYZE off) DELETE FROM orders", REFUSE, CONFIRM),
+    ("EXPLAIN (ANALYZE true) DELETE FROM orders", REFUSE, CONFIRM),
+    ("EXPLAIN (ANALYZE 1) DELETE FROM orders", REFUSE, CONFIRM),
+    ("EXPLAIN (ANALYZE) DELETE FROM orders", REFUSE, CONFIRM),
+    ("EXPLAIN (ANALYZE 0) DELETE FROM orders", RUN, RUN),
     # ordinary SET and transaction control
     ("SET search_path = app, public", RUN, RUN),
     ("SET LOCAL statement_timeout = '5s'", RUN, RUN),
@@ -53,7 +60,9 @@ TABLE: list[tuple[str, Action, Action]] = [
     ("SET LOCAL transaction_read_only TO false", REFUSE, RUN),
     ("SET default_transaction_read_only = 0", REFUSE, RUN),
     ("SELECT set_config('default_transaction_read_only', 'off', false)", REFUSE, RUN),
-    ("RESET default_transaction_read_only", RUN, RUN),
+    ("RESET default_transaction_read_only", REFUSE, RUN),
+    ("SET default_transaction_read_only TO DEFAULT", REFUSE, RUN),
+    ("RESET transaction_read_only", REFUSE, RUN),
     # cursors
     ("DECLARE c CURSOR FOR SELECT * FROM orders", RUN, RUN),
     ("FETCH 10 FROM c", RUN, RUN),
@@ -93,6 +102,15 @@ TABLE: list[tuple[str, Action, Action]] = [
     ("DELETE FROM orders WHERE NOT (id <> id)", REFUSE, CONFIRM),
     ("DELETE FROM orders WHERE now() > '2020-01-01'", REFUSE, CONFIRM),
     ("DELETE FROM orders WHERE random() < 0.5", REFUSE, CONFIRM),
+    ("DELETE FROM orders WHERE ctid IS NOT NULL", REFUSE, CONFIRM),
+    ("DELETE FROM orders o WHERE o.xmin IS NOT NULL", REFUSE, CONFIRM),
+    ("DELETE FROM orders WHERE id::text = id::text", REFUSE, CONFIRM),
+    ("UPDATE orders SET a = 1 WHERE a::text::int >= a::text::int", REFUSE, CONFIRM),
+    ("DELETE FROM orders WHERE id IS NULL OR id IS NOT NULL", REFUSE, CONFIRM),
+    ("DELETE FROM orders WHERE x = 1 OR id IS NOT NULL OR id IS NULL", REFUSE, CONFIRM),
+    ("DELETE FROM orders WHERE id IS NOT NULL", REFUSE, RUN),
+    ("DELETE FROM orders WHERE id IS NULL OR x IS NOT NULL", REFUSE, RUN),
+    ("DELETE FROM orders WHERE id::text = code", REFUSE, RUN),
     ("DELETE FROM orders WHERE false", REFUSE, RUN),
     ("DELETE FROM orders WHERE 1 = 2 OR id = 7", REFUSE, RUN),
     ("DELETE FROM orders WHERE id = 1 AND true", REFUSE, RUN),
@@ -124,6 +142,46 @@ TABLE: list[tuple[str, Action, Action]] = [
     ("CREATE OR REPLACE VIEW v AS SELECT 1", REFUSE, CONFIRM),
     ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'", REFUSE, RUN),
     ("CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'select 1'", REFUSE, CONFIRM),
+    ("CREATE RULE r AS ON SELECT TO t DO INSTEAD SELECT 1", REFUSE, CONFIRM),
+    ("CREATE RULE r AS ON INSERT TO t DO ALSO NOTIFY ch", REFUSE, CONFIRM),
+    # a function body runs later, when nobody asks: judge it when it is created
+    ("CREATE FUNCTION f() RETURNS void LANGUAGE sql AS 'DELETE FROM t'", REFUSE, CONFIRM),
+    (
+        "CREATE FUNCTION f() RETURNS void LANGUAGE sql AS $$DELETE FROM t WHERE id = 1$$",
+        REFUSE,
+        RUN,
+    ),
+    (
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$SELECT pg_cancel_backend(1)$$",
+        REFUSE,
+        CONFIRM,
+    ),
+    ("CREATE FUNCTION f() RETURNS int LANGUAGE sql AS 'not sql'", REFUSE, CONFIRM),
+    (
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC DELETE FROM t; END",
+        REFUSE,
+        CONFIRM,
+    ),
+    (
+        "CREATE FUNCTION h() RETURNS int LANGUAGE plpgsql AS $$BEGIN DELETE FROM t; RETURN 1; "
+        "END$$",
+        REFUSE,
+        CONFIRM,
+    ),
+    (
+        "CREATE FUNCTION h(a int) RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+        "DELETE FROM t WHERE id = a; RETURN 1; END$$",
+        REFUSE,
+        RUN,
+    ),
+    (
+        "CREATE PROCEDURE p(n text) LANGUAGE plpgsql AS $$BEGIN EXECUTE 'DROP TABLE ' || n; END$$",
+        REFUSE,
+        CONFIRM,
+    ),
+    ("CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS 'BEGIN oops; END'", REFUSE, CONFIRM),
+    ("CREATE FUNCTION f() RETURNS int LANGUAGE plpython3u AS 'return 1'", REFUSE, CONFIRM),
+    ("CREATE FUNCTION f() RETURNS int LANGUAGE c AS 'lib', 'sym'", REFUSE, CONFIRM),
     ("CREATE SCHEMA s", REFUSE, RUN),
     ("CREATE SEQUENCE s", REFUSE, RUN),
     ("CREATE TABLE t2 AS SELECT * FROM t", REFUSE, RUN),
@@ -188,8 +246,8 @@ TABLE: list[tuple[str, Action, Action]] = [
     ("SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE state = 'idle'", CONFIRM, CONFIRM),
     ("SELECT pg_catalog.pg_terminate_backend(1)", CONFIRM, CONFIRM),
     ('SELECT "pg_terminate_backend"(1)', CONFIRM, CONFIRM),
-    ("SELECT lo_unlink(1234)", CONFIRM, CONFIRM),
-    ("SELECT lo_import('/etc/passwd')", CONFIRM, CONFIRM),
+    ("SELECT lo_unlink(1234)", REFUSE, CONFIRM),
+    ("SELECT lo_import('/etc/passwd')", REFUSE, CONFIRM),
     ("SELECT lo_export(1, '/tmp/x')", CONFIRM, CONFIRM),
     ("SELECT dblink_exec('dbname=x', 'drop table t')", CONFIRM, CONFIRM),
     ("SELECT * FROM dblink('dbname=x', 'select 1') AS t(a int)", CONFIRM, CONFIRM),
@@ -205,7 +263,18 @@ TABLE: list[tuple[str, Action, Action]] = [
     ("SELECT pg_stat_statements_reset()", CONFIRM, CONFIRM),
     ("SELECT setval('s', 1)", CONFIRM, CONFIRM),
     ("SELECT x FROM t WHERE y IN (SELECT pg_terminate_backend(pid) FROM a)", CONFIRM, CONFIRM),
-    ("SELECT pg_advisory_xact_lock(1)", RUN, RUN),
+    ("SELECT pg_advisory_xact_lock(1)", CONFIRM, CONFIRM),
+    ("SELECT pg_try_advisory_lock(1)", CONFIRM, CONFIRM),
+    ("SELECT pg_advisory_unlock_all()", CONFIRM, CONFIRM),
+    # large objects are data: writes
+    ("SELECT lo_from_bytea(0, 'x')", REFUSE, CONFIRM),
+    ("SELECT lowrite(lo_open(16420, 131072), 'abc')", REFUSE, CONFIRM),
+    ("SELECT lo_open(16420, 262144)", REFUSE, CONFIRM),
+    ("SELECT lo_create(0)", REFUSE, CONFIRM),
+    ("SELECT lo_creat(-1)", REFUSE, CONFIRM),
+    ("SELECT lo_put(16420, 0, 'x')", REFUSE, CONFIRM),
+    ("SELECT lo_truncate64(lo_open(1, 131072), 0)", REFUSE, CONFIRM),
+    ("SELECT pg_notify('ch', 'x')", REFUSE, RUN),
     ("SELECT pg_sleep(1)", RUN, RUN),
     # unparseable and several statements in one text
     ("SELEC 1", CONFIRM, CONFIRM),
@@ -290,6 +359,24 @@ TABLE: list[tuple[str, Action, Action]] = [
     ("ALTER FUNCTION f() SET pgaudit.log = 'none'", REFUSE, REFUSE),
     (
         "CREATE FUNCTION f() RETURNS int LANGUAGE sql SET application_name = 'x' AS 'select 1'",
+        REFUSE,
+        REFUSE,
+    ),
+    (
+        "CREATE FUNCTION h() RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+        "SET application_name='innocent'; DELETE FROM t; RETURN 1; END$$",
+        REFUSE,
+        REFUSE,
+    ),
+    (
+        "CREATE OR REPLACE FUNCTION h() RETURNS void LANGUAGE sql "
+        "AS $$SELECT set_config('pgaudit.log', 'none', false)$$",
+        REFUSE,
+        REFUSE,
+    ),
+    (
+        "CREATE FUNCTION h() RETURNS int LANGUAGE plpgsql AS $$BEGIN "
+        "EXECUTE 'RESET ALL'; RETURN 1; END$$",
         REFUSE,
         REFUSE,
     ),
