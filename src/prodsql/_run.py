@@ -82,7 +82,8 @@ def run(opts: RunOptions, stdout: IO[str], stderr: IO[str]) -> int:
     session = AuditedSession(identity, params, trail, mode=mode, stderr=stderr)
     session.require_log_parameter = bg is not None
     confirm: Confirmer = allow_all if opts.allow_destructive else decline_all
-    shell = _shell(opts, target.name, params.redacted()) if interactive else None
+    remaining = bg.bg.remaining if bg is not None else None
+    shell = _shell(opts, target.name, params.redacted(), remaining) if interactive else None
     from prodsql.trail.ship import start_shipping
 
     shipper = start_shipping(config.sinks, trail.path, stderr)
@@ -119,10 +120,12 @@ def _begin_break_glass(
     )
 
 
-def _shell(opts: RunOptions, target: str, dsn: str) -> Callable[[AuditedSession], str]:
+def _shell(
+    opts: RunOptions, target: str, dsn: str, remaining: Callable[[], float] | None
+) -> Callable[[AuditedSession], str]:
     from prodsql.shell.app import shell_body  # prompt_toolkit only on this path
 
-    return shell_body(opts.env, target, dsn, opts.fmt)
+    return shell_body(opts.env, target, dsn, opts.fmt, remaining)
 
 
 def _ask_reason() -> str:

@@ -200,3 +200,50 @@ def test_session_expires_with_a_trail_record(make_setup: Any) -> None:
     assert records[-1]["how"] == "expired"
     assert not any(r.get("text") == "SELECT 2" for r in records)
     assert s.commanded()[-1]["how"] == "expired"
+
+
+def test_interactive_break_glass_prompt_and_deadline(make_setup: Any) -> None:
+    import pexpect
+
+    from support.cli import PRODSQL
+
+    s: Setup = make_setup(pgaudit_log="all", log_parameter=True)
+    s.write_config(max_minutes=0.1)  # six seconds
+    args = [
+        "--config",
+        str(s.config),
+        "--target",
+        "prod",
+        "--trail-dir",
+        str(s.trails),
+        "--break-glass",
+        "--reason",
+        REASON,
+    ]
+    child = pexpect.spawn(
+        PRODSQL[0],
+        [*PRODSQL[1:], *args],
+        env=s.env,
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 160),
+    )
+    try:
+        child.expect("BREAK-GLASS")  # the banner
+        child.expect("idle=>")
+        assert "BREAK-GLASS" in str(child.before)  # the prompt says it too
+        assert "WRITE" in str(child.before)
+        child.sendline("SELECT 40 + 2 AS answer;")
+        child.expect("42")
+        child.expect("reached its maximum duration")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130
+    records = only_trail(s.trails)
+    assert records[0]["break_glass"] is True
+    assert records[0]["reason"] == REASON
+    assert records[-1]["kind"] == "session_end"
+    assert records[-1]["how"] == "expired"
+    assert any(r.get("text") == "SELECT 40 + 2 AS answer" for r in records)
+    assert verify_file(trail_files(s.trails)[0]).status == VerifyStatus.INTACT

@@ -43,6 +43,10 @@ class IdleTimeout(Exception):
     """No keystroke for the configured time: the session ends."""
 
 
+class DeadlineReached(Exception):
+    """A break-glass session's hard maximum duration is over: the session ends."""
+
+
 @dataclass(frozen=True, slots=True)
 class ShellOptions:
     label: str
@@ -51,6 +55,8 @@ class ShellOptions:
     idle_timeout: float = 15 * 60.0  # seconds; 0 switches it off
     vi_mode: bool = False
     fmt: str = "aligned"
+    # Break-glass: seconds left before the hard deadline (None: no deadline).
+    remaining: Callable[[], float] | None = None
 
 
 def opens_transaction(c: Classification, text: str) -> bool:
@@ -104,8 +110,23 @@ class Shell:
             except IdleTimeout:
                 self._idle_timeout()
                 break
+            except DeadlineReached:
+                self._deadline()
+                break
+            if self._expired():
+                self._deadline()
+                break
             self.run_text(text, "shell")
         return self.how
+
+    def _expired(self) -> bool:
+        return self.options.remaining is not None and self.options.remaining() <= 0
+
+    def _deadline(self) -> None:
+        self.err.write("\nThe break-glass session reached its maximum duration: it ends now.\n")
+        if self.session.connected and self.session.txn_state in ("in_transaction", "failed"):
+            self.run_sql(Statement("ROLLBACK", 0, True), "shell (break-glass deadline)")
+        self.how = "expired"
 
     def _read(self) -> str:
         default, self.pending = self.pending, ""
@@ -344,7 +365,7 @@ class Shell:
     def _start_idle_watch(self) -> None:
         from prompt_toolkit.application import get_app
 
-        if self.options.idle_timeout > 0:
+        if self.options.idle_timeout > 0 or self.options.remaining is not None:
             get_app().create_background_task(self._watch_idle())
 
     async def _watch_idle(self) -> None:
@@ -352,8 +373,11 @@ class Shell:
 
         limit = self.options.idle_timeout
         while True:
-            await asyncio.sleep(min(1.0, limit))
-            if time.monotonic() - self.last_activity >= limit:
+            await asyncio.sleep(min(1.0, limit) if limit > 0 else 0.5)
+            if self._expired():
+                get_app().exit(exception=DeadlineReached())
+                return
+            if limit > 0 and time.monotonic() - self.last_activity >= limit:
                 get_app().exit(exception=IdleTimeout())
                 return
 
@@ -400,7 +424,11 @@ def run_shell(
 
 
 def shell_body(
-    env: dict[str, str] | Any, target_name: str, dsn_redacted: str, fmt: str
+    env: dict[str, str] | Any,
+    target_name: str,
+    dsn_redacted: str,
+    fmt: str,
+    remaining: Callable[[], float] | None = None,
 ) -> Callable[[AuditedSession], str]:
     """What ``prodsql`` without ``-c``/``-f`` runs on an opened session (``_run._drive``)."""
     from prodsql.shell.history import history_path
@@ -415,6 +443,7 @@ def shell_body(
             idle_timeout=idle_seconds(env.get("PRODSQL_IDLE_TIMEOUT", "")),
             vi_mode=env.get("PRODSQL_EDITING_MODE", "").lower() == "vi",
             fmt=fmt,
+            remaining=remaining,
         )
         return run_shell(
             session, options, stdout=sys.stdout, stderr=sys.stderr, banner=lambda: _banner(session)

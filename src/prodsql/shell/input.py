@@ -7,6 +7,8 @@ from prodsql.policy import MetaCommand, needs_more_input, split
 PROMPT_STYLE = {
     "target": "ansicyan",
     "ticket": "ansimagenta",
+    # A break-glass session shows it in every prompt, in the loudest style there is.
+    "breakglass": "bg:ansired fg:ansiwhite bold blink",
     "mode.read-only": "ansigreen",
     # Write mode must be impossible to miss: reverse red, bold.
     "mode.write": "bg:ansired fg:ansiwhite bold",
@@ -41,7 +43,7 @@ def prompt_parts(label: str, ticket: str | None, mode: str, txn: str) -> list[tu
     return [
         ("class:target", label),
         ("", " "),
-        ("class:ticket", ticket or "BREAK-GLASS"),
+        ("class:ticket", ticket) if ticket else ("class:breakglass", " BREAK-GLASS "),
         ("", " "),
         (f"class:mode.{mode}", mode_text),
         ("", " "),
