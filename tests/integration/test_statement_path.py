@@ -331,19 +331,7 @@ def test_machine_formats(
 def test_intent_is_flushed_before_send_kill_9_during_sleep(
     sandbox: Sandbox, env: dict[str, str], trail_dir: Path
 ) -> None:
-    args = [
-        "--ticket",
-        "OPS-9",
-        "--dsn",
-        sandbox.conninfo("dev"),
-        "--trail-dir",
-        str(trail_dir),
-        "-c",
-        "SELECT pg_sleep(30)",
-    ]
-    proc = subprocess.Popen(
-        [*PRODSQL, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-    )
+    proc = start_sleeping(sandbox, env, trail_dir)
     try:
         path = _wait_for_record(trail_dir, "pg_sleep")
         os.kill(proc.pid, signal.SIGKILL)
@@ -360,6 +348,23 @@ def test_intent_is_flushed_before_send_kill_9_during_sleep(
     assert verify.code == 3
 
 
+def start_sleeping(sandbox: Sandbox, env: dict[str, str], trail_dir: Path) -> subprocess.Popen[str]:
+    """prodsql running a 30-second statement, for the crash and signal tests."""
+    args = [
+        "--ticket",
+        "OPS-9",
+        "--dsn",
+        sandbox.conninfo("dev"),
+        "--trail-dir",
+        str(trail_dir),
+        "-c",
+        "SELECT pg_sleep(30)",
+    ]
+    return subprocess.Popen(
+        [*PRODSQL, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
 def _wait_for_record(trail_dir: Path, needle: str) -> Path:
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -372,19 +377,7 @@ def _wait_for_record(trail_dir: Path, needle: str) -> Path:
 
 
 def test_terminate_closes_trail(sandbox: Sandbox, env: dict[str, str], trail_dir: Path) -> None:
-    args = [
-        "--ticket",
-        "OPS-9",
-        "--dsn",
-        sandbox.conninfo("dev"),
-        "--trail-dir",
-        str(trail_dir),
-        "-c",
-        "SELECT pg_sleep(30)",
-    ]
-    proc = subprocess.Popen(
-        [*PRODSQL, *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    proc = start_sleeping(sandbox, env, trail_dir)
     path = _wait_for_record(trail_dir, "pg_sleep")
     time.sleep(0.2)
     proc.send_signal(signal.SIGTERM)
