@@ -100,3 +100,41 @@ def test_write_mode_needs_a_reason_and_opens_a_transaction(pipe: Any) -> None:
         "SELECT txid_current_if_assigned()",  # to tell whether a lost COMMIT landed
         "COMMIT",  # Ctrl-D with an open transaction asked; "commit" was typed
     ]
+
+
+def make_shell(pipe: Any, **options: Any) -> tuple[Shell, FakeSession, io.StringIO]:
+    session = FakeSession()
+    out = io.StringIO()
+    shell = Shell(
+        session,  # type: ignore[arg-type]
+        ShellOptions(label="t", ticket="OPS-1", **options),
+        stdout=out,
+        stderr=out,
+        pt_input=pipe,
+        pt_output=DummyOutput(),
+    )
+    return shell, session, out
+
+
+def test_idle_timeout_ends_the_session_and_rolls_back(pipe: Any) -> None:
+    shell, session, out = make_shell(pipe, idle_timeout=0.3)
+    session.mode = Mode.WRITE
+    session.txn_state = "in_transaction"
+    assert shell.run() == "idle_timeout"
+    assert "No input for" in out.getvalue()
+    assert session.sent == ["ROLLBACK"]
+    assert session.meta[-1][0] == "idle_timeout"
+
+
+def test_typing_keeps_the_session_alive_until_idle(pipe: Any) -> None:
+    shell, session, _out = make_shell(pipe, idle_timeout=0.6)
+    pipe.send_text("SELECT 1;\r")
+    assert shell.run() == "idle_timeout"
+    assert session.sent == ["SELECT 1"]
+
+
+def test_break_glass_deadline_ends_the_shell(pipe: Any) -> None:
+    shell, session, out = make_shell(pipe, idle_timeout=0, remaining=lambda: 0.0)
+    assert shell.run() == "expired"
+    assert "maximum duration" in out.getvalue()
+    assert session.sent == []
