@@ -146,8 +146,11 @@ class ResultPrinter:
         self.aligns = ["r" if oid in NUMERIC_OIDS else "l" for oid in type_oids]
 
     def rows(self, batch: Sequence[tuple[Any, ...]]) -> None:
-        cells = [_cells(r, self.display.null) for r in batch]
-        text = self._format(cells, first=self.count == 0)
+        first = self.count == 0
+        if self.display.fmt == "json":  # JSON has its own null
+            text = _json(self.columns, self.oids, batch, first=first)
+        else:
+            text = self._format([_cells(r, self.display.null) for r in batch], first=first)
         self.count += len(batch)
         self._emit(text)
 
@@ -243,7 +246,11 @@ def _csv(columns: Sequence[str] | None, cells: Sequence[Sequence[str]]) -> str:
 
 
 def _json(
-    columns: Sequence[str], oids: Sequence[int], cells: Sequence[Sequence[str]], *, first: bool
+    columns: Sequence[str],
+    oids: Sequence[int],
+    cells: Sequence[Sequence[str | None]],
+    *,
+    first: bool,
 ) -> str:
     items = [
         json.dumps(dict(zip(columns, _json_values(oids, row), strict=True)), ensure_ascii=False)
@@ -253,11 +260,13 @@ def _json(
     return head + ",\n".join(items) if items else ("[\n" if first else "")
 
 
-def _json_values(oids: Sequence[int], row: Sequence[str]) -> list[object]:
-    # Values arrive as the server's text; numbers and booleans become JSON's own.
+def _json_values(oids: Sequence[int], row: Sequence[str | None]) -> list[object]:
+    # Values arrive as the server's text; numbers, booleans and NULL become JSON's own.
     out: list[object] = []
     for oid, cell in zip(oids, row, strict=True):
-        if oid in (20, 21, 23, 26):
+        if cell is None:
+            out.append(None)
+        elif oid in (20, 21, 23, 26):
             out.append(int(cell) if cell.lstrip("-").isdigit() else cell)
         elif oid == 16:
             out.append(cell == "t")

@@ -50,3 +50,9 @@ def test_csv_and_json() -> None:
     assert printed(Display(fmt="json"), [[(1, "a")], [(2, "b")]]) == (
         '[\n{"id": 1, "name": "a"},\n{"id": 2, "name": "b"}\n]\n'
     )
+
+
+def test_json_null_is_null_whatever_the_null_display() -> None:
+    text = printed(Display(fmt="json", null="(null)"), [[(1, None)]])
+    assert '"name": null' in text
+    assert "(null)" not in text
