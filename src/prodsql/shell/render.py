@@ -248,7 +248,7 @@ def _csv(columns: Sequence[str] | None, cells: Sequence[Sequence[str]]) -> str:
 def _json(
     columns: Sequence[str],
     oids: Sequence[int],
-    cells: Sequence[Sequence[str | None]],
+    cells: Sequence[Sequence[object]],
     *,
     first: bool,
 ) -> str:
@@ -260,10 +260,11 @@ def _json(
     return head + ",\n".join(items) if items else ("[\n" if first else "")
 
 
-def _json_values(oids: Sequence[int], row: Sequence[str | None]) -> list[object]:
+def _json_values(oids: Sequence[int], row: Sequence[object]) -> list[object]:
     # Values arrive as the server's text; numbers, booleans and NULL become JSON's own.
     out: list[object] = []
-    for oid, cell in zip(oids, row, strict=True):
+    for oid, value in zip(oids, row, strict=True):
+        cell = None if value is None else str(value)
         if cell is None:
             out.append(None)
         elif oid in (20, 21, 23, 26):
