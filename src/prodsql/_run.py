@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import platform
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
@@ -25,6 +24,7 @@ from prodsql.session.runner import AuditedSession, Confirmer, allow_all, decline
 if TYPE_CHECKING:
     from prodsql.breakglass import BreakGlassRun
     from prodsql.trail import TrailWriter
+    from prodsql.trail.ship import Shipper
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,9 +84,7 @@ def run(opts: RunOptions, stdout: IO[str], stderr: IO[str]) -> int:
     confirm: Confirmer = allow_all if opts.allow_destructive else decline_all
     remaining = bg.bg.remaining if bg is not None else None
     shell = _shell(opts, target.name, params.redacted(), remaining) if interactive else None
-    from prodsql.trail.ship import start_shipping
-
-    shipper = start_shipping(config.sinks, trail.path, stderr)
+    shipper = _start_shipping(config, trail.path, stderr)
     try:
         return _drive(
             session,
@@ -103,6 +101,14 @@ def run(opts: RunOptions, stdout: IO[str], stderr: IO[str]) -> int:
         copies = shipper.finish() if shipper is not None else []
         if bg is not None:
             bg.finish(trail.path, copies)
+
+
+def _start_shipping(config: Config, trail: Path, stderr: IO[str]) -> Shipper | None:
+    if not config.sinks.configured:
+        return None  # the shipper (threads, boto3) costs nothing when no sink is set
+    from prodsql.trail.ship import start_shipping
+
+    return start_shipping(config.sinks, trail, stderr)
 
 
 def _begin_break_glass(
@@ -284,7 +290,7 @@ def _start_fields(
         "break_glass": identity.break_glass,
         "reason": opts.reason,
         "os_user": identity.os_user,
-        "host": platform.node(),
+        "host": os.uname().nodename,
         "target": target.name,
         "dsn_redacted": dsn,
         "auth": target.auth,

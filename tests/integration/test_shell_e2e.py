@@ -82,6 +82,17 @@ def shell(sandbox: Sandbox, tmp_path: Path) -> Iterator[Any]:
         child.close(force=True)
 
 
+def wait_until_sent(pty: Pty, needle: str) -> None:
+    """Until the statement's intent record is in the trail (written right before sending)."""
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        for path in trail_files(pty.trail_dir):
+            if needle in path.read_text(encoding="utf-8"):
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"{needle!r} never reached the trail")
+
+
 def finish(pty: Pty) -> list[dict[str, Any]]:
     pty.child.expect(pexpect.EOF, timeout=15)
     pty.child.close()
@@ -154,7 +165,8 @@ def test_ctrl_c_cancels_on_the_server_and_the_session_goes_on(shell: Any) -> Non
     pty = shell()
     pty.prompt()
     pty.run("SELECT pg_sleep(60);")
-    time.sleep(1.0)
+    wait_until_sent(pty, "pg_sleep(60)")
+    time.sleep(0.3)  # the intent is trailed just before the send: let the query start
     started = time.monotonic()
     pty.child.sendintr()
     pty.expect("Cancel sent to the server")
