@@ -29,6 +29,8 @@ from prodsql.audit.logs import AuditEntry, LogEvent, LogProblems, SessionEvent, 
 from prodsql.audit.trails import (
     TrailInfo,
     TrailStatement,
+    expect_bytes,
+    from_reading,
     iso_seconds,
     scan_expected,
     scan_trail,
@@ -38,7 +40,7 @@ from prodsql.trail.verify import BackgroundVerify
 
 _TAG_RE = re.compile(r"\s*/\* prodsql:([A-Za-z0-9._-]+):seq=(\d+) \*/")
 _APP_RE = re.compile(r"prodsql:[^:]*:[^:]*:([A-Za-z0-9._-]+)$")
-_REQUIRED, _OPTIONAL = 1, 2
+_READER = "prodsql.audit.trails:read_expected"
 # Seconds of slack when matching an untagged line by time: %t logs whole seconds.
 _TIME_SLACK = 2.0
 
@@ -169,18 +171,23 @@ class Reconciler:
     def add_trails(
         self, paths: Sequence[Path], *, hmac_key: bytes | None = None, verify: bool = True
     ) -> None:
-        """add_trail for each path, with the hash chains verified in worker processes
-        while the trails and then the log are read here; :meth:`finish` collects them."""
-        background = BackgroundVerify(paths, hmac_key=hmac_key) if verify else None
-        if background is not None:
-            self._verifying.append(([], background))
+        """add_trail for each path, the hash chains verified in worker processes, which
+        also scan each trail from the records they verify (one parse for both); a trail a
+        worker did not scan is scanned here."""
+        if not verify:
+            for path in paths:
+                self._scan(path)
+            return
+        background = BackgroundVerify(paths, hmac_key=hmac_key, reader=_READER)
         try:
-            states = [self._scan(path) for path in paths]
+            verdicts = background.results()
         except BaseException:
-            self.abandon()
+            background.close()
             raise
-        if background is not None:
-            self._verifying[-1] = (states, background)
+        for path, verdict, reading in zip(paths, verdicts, background.readings(), strict=True):
+            scanned = from_reading(path, reading)
+            state = self._scan(path) if scanned is None else self._add(*scanned)
+            _set_integrity(state, verdict)
 
     def abandon(self) -> None:
         """Stop the verification add_trails started: reading failed, no report follows."""
@@ -190,11 +197,11 @@ class Reconciler:
 
     def _scan(self, path: Path) -> TrailState:
         info = TrailInfo(path=path)
-        state = TrailState(info, "not checked", None)
-        for stmt, may_be_absent in scan_expected(path, info):
-            _grow(state, stmt)
-            state.expect[stmt] = _OPTIONAL if may_be_absent else _REQUIRED
-        sid = info.sid or path.name
+        return self._add(info, expect_bytes(scan_expected(path, info)))
+
+    def _add(self, info: TrailInfo, expect: bytearray) -> TrailState:
+        state = TrailState(info, "not checked", None, expect, array("q", bytes(8 * len(expect))))
+        sid = info.sid or info.path.name
         self.trails[sid] = state
         for pid in info.backend_pids:
             self._pids[pid] = state
@@ -422,13 +429,6 @@ def _normal(text: str) -> str:
 def _set_integrity(state: TrailState, verdict: VerifyResult) -> None:
     state.integrity = verdict.status.name.lower()
     state.integrity_problem = verdict.problem
-
-
-def _grow(state: TrailState, stmt: int) -> None:
-    if stmt >= len(state.expect):
-        extra = stmt + 1 - len(state.expect)
-        state.expect.extend(bytes(extra))
-        state.found.extend([0] * extra)
 
 
 def _app_sid(application_name: str | None) -> str | None:

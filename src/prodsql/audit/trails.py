@@ -7,11 +7,12 @@ header as it goes.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from prodsql.errors import TrailFormatError
 from prodsql.trail import read_records
 
 # What the trail's classification kind is to pgAudit's classes (for explanations only).
@@ -112,11 +113,81 @@ def scan_trail(path: Path, info: TrailInfo) -> Iterator[TrailStatement]:
 def scan_expected(path: Path, info: TrailInfo) -> Iterator[tuple[int, bool]]:
     """What :func:`scan_trail` yields as ``(stmt, may_be_absent is not None)``, cheaper:
     without the texts, for the pass that only needs to know what the server must show."""
-    for stmt, record, outcome, aborted in _statements(path, info):
+    return _expected(read_records(path), info)
+
+
+def _expected(records: Iterable[dict[str, object]], info: TrailInfo) -> Iterator[tuple[int, bool]]:
+    for stmt, record, outcome, aborted in _pairs(records, info):
         if outcome is _REFUSED:
             yield stmt, True
         else:
             yield stmt, _absence(record, outcome, aborted) is not None
+
+
+_EXPECT_ONLY, _EXPECT_MAYBE = 1, 2
+
+
+def expect_bytes(stmts: Iterable[tuple[int, bool]]) -> bytearray:
+    """scan_expected as one byte per statement number: 0 none, 1 must appear, 2 may not."""
+    expect = bytearray()
+    for stmt, may_be_absent in stmts:
+        if stmt >= len(expect):
+            expect.extend(bytes(stmt + 1 - len(expect)))
+        expect[stmt] = _EXPECT_MAYBE if may_be_absent else _EXPECT_ONLY
+    return expect
+
+
+def read_expected(path: Path, records: Iterator[dict[str, object]] | None) -> object:
+    """scan_expected and the header it fills, as JSON (for a verify worker, which passes
+    the records it parsed); None when the trail cannot be read (the caller scans it
+    again, to raise the error)."""
+    info = TrailInfo(path=path)
+    try:
+        expect = expect_bytes(_expected(read_records(path) if records is None else records, info))
+    except TrailFormatError:
+        return None
+    return {
+        "expect": expect.hex(),
+        "sid": info.sid,
+        "ticket": info.ticket,
+        "application_name": info.application_name,
+        "os_user": info.os_user,
+        "db_user": info.db_user,
+        "target": info.target,
+        "server_ids": sorted(info.server_ids),
+        "backend_pids": sorted(info.backend_pids),
+        "classes": sorted(info.classes) if info.classes is not None else None,
+        "required": list(info.required),
+        "how_ended": info.how_ended,
+        "statements": info.statements,
+    }
+
+
+def from_reading(path: Path, reading: object) -> tuple[TrailInfo, bytearray] | None:
+    """What :func:`read_expected` returned, back as a header and expect bytes; None for
+    anything else."""
+    if not isinstance(reading, dict):
+        return None
+    try:
+        classes = reading["classes"]
+        info = TrailInfo(
+            path=path,
+            sid=reading["sid"],
+            ticket=reading["ticket"],
+            application_name=reading["application_name"],
+            os_user=reading["os_user"],
+            db_user=reading["db_user"],
+            target=reading["target"],
+            server_ids={str(x) for x in reading["server_ids"]},
+            backend_pids={int(x) for x in reading["backend_pids"]},
+            classes=frozenset(str(x) for x in classes) if classes is not None else None,
+            required=tuple(str(x) for x in reading["required"]),
+            how_ended=reading["how_ended"],
+            statements=int(reading["statements"]),
+        )
+        return info, bytearray.fromhex(reading["expect"])
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 # Stands in for the outcome of a refused statement, which was never sent.
@@ -126,11 +197,17 @@ _REFUSED: dict[str, object] = {}
 def _statements(
     path: Path, info: TrailInfo
 ) -> Iterator[tuple[int, dict[str, object], dict[str, object] | None, bool]]:
+    return _pairs(read_records(path), info)
+
+
+def _pairs(
+    records: Iterable[dict[str, object]], info: TrailInfo
+) -> Iterator[tuple[int, dict[str, object], dict[str, object] | None, bool]]:
     """Each statement record with its outcome (None: none recorded; _REFUSED: refused)
     and whether the transaction had failed before it."""
     pending: dict[int, dict[str, object]] = {}
     aborted = False
-    for record in read_records(path):
+    for record in records:
         info.take(record)
         kind = record.get("kind")
         stmt = record.get("stmt")

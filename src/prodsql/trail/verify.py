@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import hmac
+import importlib
 import json
 import os
 import subprocess
@@ -81,30 +82,57 @@ class _Chain:
 
 def verify_file(path: Path, *, hmac_key: bytes | None = None) -> VerifyResult:
     """Check every record of a trail file; see docs/trail-format.md for the verdicts."""
+    return verify_reading(path, hmac_key=hmac_key)[0]
+
+
+def verify_reading(
+    path: Path,
+    *,
+    hmac_key: bytes | None = None,
+    reader: Callable[[Iterator[dict[str, object]]], object] | None = None,
+) -> tuple[VerifyResult, object]:
+    """verify_file, with ``reader`` given the records as they verify (one parse for
+    both); returns the verdict and what ``reader`` returned. ``reader`` saw every record
+    of the file only when the verdict is INTACT."""
     chain = _Chain(key=hmac_key)
+    box: list[VerifyResult] = []
+    read: object = None
     try:
         with path.open("rb") as stream:
-            return _verify_lines(path, iter_lines(stream), chain)
+            records = _verify_lines(path, iter_lines(stream), chain, box)
+            if reader is not None:
+                read = reader(records)
+            for _ in records:
+                pass
     except OSError as exc:
         problem = f"cannot read: {exc.strerror or exc}"
-        return _result(path, chain, VerifyStatus.UNREADABLE, problem, line=None)
+        return _result(path, chain, VerifyStatus.UNREADABLE, problem, line=None), read
+    return box[0], read
 
 
-def _verify_lines(path: Path, lines: Iterator[bytes], chain: _Chain) -> VerifyResult:
+def _verify_lines(
+    path: Path, lines: Iterator[bytes], chain: _Chain, box: list[VerifyResult]
+) -> Iterator[dict[str, object]]:
+    """Each record once it verifies; the verdict is appended to ``box`` at the end."""
     line = 0
     for line, raw in enumerate(lines, start=1):
         if not raw.endswith(b"\n"):
-            return _torn(path, chain, line, raw)
+            box.append(_torn(path, chain, line, raw))
+            return
         try:
-            _check_line(raw, line, chain)
+            record = _check_line(raw, line, chain)
         except _Found as found:
-            return _result(path, chain, found.status, f"line {line}: {found.text}", line=line)
+            problem = f"line {line}: {found.text}"
+            box.append(_result(path, chain, found.status, problem, line=line))
+            return
+        yield record
     if line == 0:
-        return _result(path, chain, VerifyStatus.NOT_CLOSED, "empty file: no records", None)
-    if chain.end_line is None:
+        box.append(_result(path, chain, VerifyStatus.NOT_CLOSED, "empty file: no records", None))
+    elif chain.end_line is None:
         text = "no session_end: the session did not end cleanly, or its tail was removed"
-        return _result(path, chain, VerifyStatus.NOT_CLOSED, text, line=None)
-    return _result(path, chain, VerifyStatus.INTACT, None, line=None)
+        box.append(_result(path, chain, VerifyStatus.NOT_CLOSED, text, line=None))
+    else:
+        box.append(_result(path, chain, VerifyStatus.INTACT, None, line=None))
 
 
 def _torn(path: Path, chain: _Chain, line: int, fragment: bytes) -> VerifyResult:
@@ -151,7 +179,7 @@ def _result(
     )
 
 
-def _check_line(raw: bytes, line: int, chain: _Chain) -> None:
+def _check_line(raw: bytes, line: int, chain: _Chain) -> dict[str, object]:
     record = _parse(raw, line)
     if not _passes(record, chain):
         _find_problem(record, line, chain)
@@ -161,6 +189,7 @@ def _check_line(raw: bytes, line: int, chain: _Chain) -> None:
         chain.session_id = str(record["sid"])
     if record["kind"] == "session_end":
         chain.end_line = line
+    return record
 
 
 def _find_problem(record: dict[str, object], line: int, chain: _Chain) -> None:
@@ -342,21 +371,34 @@ class BackgroundVerify:
 
     The results are those of verify_file on each path, in order; any share a worker could
     not deliver (it could not start, died, or answered nonsense) is verified here instead.
+
+    ``reader`` ("module:function") also reads each file in the worker, from the records
+    verification parses: the function gets the path and an iterator of the records (None
+    when the file did not verify: it then reads the file itself) and returns a JSON value,
+    which :meth:`readings` gives back (None for a share verified here).
     """
 
     def __init__(
-        self, paths: Sequence[Path], *, hmac_key: bytes | None = None, workers: int | None = None
+        self,
+        paths: Sequence[Path],
+        *,
+        hmac_key: bytes | None = None,
+        workers: int | None = None,
+        reader: str | None = None,
     ) -> None:
         self._key = hmac_key
+        self._reader = reader
         count = max(1, min(len(paths), workers or os.cpu_count() or 1))
         self._shares = [list(paths[i::count]) for i in range(count)]
+        self._readings: list[object] = [None] * len(paths)
         self._procs = [self._start(share) for share in self._shares]
 
     def _start(self, share: list[Path]) -> subprocess.Popen[bytes] | None:
         if not share:
             return None
         key = self._key.hex() if self._key is not None else None
-        request = json.dumps({"key": key, "paths": [str(p) for p in share]}).encode()
+        paths = [str(p) for p in share]
+        request = json.dumps({"key": key, "paths": paths, "reader": self._reader}).encode()
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-c", _WORKER],
@@ -374,9 +416,19 @@ class BackgroundVerify:
         results: list[VerifyResult | None] = [None] * sum(len(s) for s in self._shares)
         count = len(self._shares)
         for i, (share, proc) in enumerate(zip(self._shares, self._procs, strict=True)):
-            results[i::count] = _collect(proc, share) or verify_files(share, self._key)
+            collected = _collect(proc, share)
+            if collected is None:
+                results[i::count] = verify_files(share, self._key)
+            else:
+                results[i::count] = collected[0]
+                self._readings[i::count] = collected[1]
         self._procs = [None] * count
         return [r for r in results if r is not None]
+
+    def readings(self) -> list[object]:
+        """What ``reader`` returned for each file (None where a worker did not deliver);
+        complete once :meth:`results` returned."""
+        return self._readings
 
     def close(self) -> None:
         """Stop the workers that are still running."""
@@ -414,7 +466,9 @@ def _send(proc: subprocess.Popen[bytes], request: bytes) -> subprocess.Popen[byt
     return proc
 
 
-def _collect(proc: subprocess.Popen[bytes] | None, share: list[Path]) -> list[VerifyResult] | None:
+def _collect(
+    proc: subprocess.Popen[bytes] | None, share: list[Path]
+) -> tuple[list[VerifyResult], list[object]] | None:
     if proc is None or proc.stdout is None:
         return None
     with proc.stdout:
@@ -422,13 +476,15 @@ def _collect(proc: subprocess.Popen[bytes] | None, share: list[Path]) -> list[Ve
     if proc.wait() != 0:
         return None
     try:
-        results = [_from_json(item) for item in json.loads(answer)]
-    except (ValueError, TypeError, KeyError):
+        items = json.loads(answer)
+        results = [_from_json(item) for item in items]
+        readings = [item.get("reading") for item in items]
+    except (ValueError, TypeError, KeyError, AttributeError):
         return None
     same = len(results) == len(share) and all(
         r.path == p for r, p in zip(results, share, strict=False)
     )
-    return results if same else None
+    return (results, readings) if same else None
 
 
 def serve_verify() -> None:
@@ -436,8 +492,25 @@ def serve_verify() -> None:
     request = json.load(sys.stdin.buffer)
     key = bytes.fromhex(request["key"]) if request["key"] is not None else None
     paths = [Path(p) for p in request["paths"]]
-    answer = [_to_json(r) for r in verify_files(paths, key)]
+    name = request.get("reader")
+    if not name:
+        answer = [_to_json(r) for r in verify_files(paths, key)]
+    else:
+        module, _, function = name.partition(":")
+        read = getattr(importlib.import_module(module), function)
+        answer = [_verify_and_read(path, key, read) for path in paths]
     sys.stdout.write(json.dumps(answer))
+
+
+def _verify_and_read(
+    path: Path,
+    key: bytes | None,
+    read: Callable[[Path, Iterator[dict[str, object]] | None], object],
+) -> dict[str, object]:
+    result, reading = verify_reading(path, hmac_key=key, reader=lambda rs: read(path, rs))
+    if result.status is not VerifyStatus.INTACT:
+        reading = read(path, None)  # verification stopped early: the reader saw a prefix
+    return {**_to_json(result), "reading": reading}
 
 
 def _to_json(result: VerifyResult) -> dict[str, object]:
@@ -445,8 +518,9 @@ def _to_json(result: VerifyResult) -> dict[str, object]:
 
 
 def _from_json(item: dict[str, Any]) -> VerifyResult:
+    fields = {k: v for k, v in item.items() if k != "reading"}
     return VerifyResult(
-        **{**item, "path": Path(item["path"]), "status": VerifyStatus(item["status"])}
+        **{**fields, "path": Path(item["path"]), "status": VerifyStatus(item["status"])}
     )
 
 
