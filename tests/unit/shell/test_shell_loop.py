@@ -138,3 +138,26 @@ def test_break_glass_deadline_ends_the_shell(pipe: Any) -> None:
     assert shell.run() == "expired"
     assert "maximum duration" in out.getvalue()
     assert session.sent == []
+
+
+def test_include_runs_every_statement_of_the_file(pipe: Any, tmp_path: Path) -> None:
+    script = tmp_path / "two.sql"
+    script.write_text("SELECT 1;\nSELECT 2;\n")
+    session, _out = run_shell(pipe, f"\\i {script}\r\\i {tmp_path / 'missing.sql'}\r\\q\r")
+    assert session.sent == ["SELECT 1", "SELECT 2"]
+    assert session.meta[0][0] == "i"
+    assert session.meta[0][2]["file"] == str(script)
+    assert session.meta[1][2]["result"] != "ok"  # a missing file is an error, recorded
+
+
+def test_edit_puts_the_edited_text_in_the_buffer(
+    pipe: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    editor = tmp_path / "editor.py"
+    editor.write_text("import sys\nopen(sys.argv[1], 'w').write('SELECT 42;\\n')\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    session, _out = run_shell(pipe, "\\e\r\r\\q\r")
+    assert session.sent == ["SELECT 42"]
+    assert session.meta[0][0] == "e"
