@@ -177,6 +177,8 @@ def test_ctrl_c_cancels_on_the_server_and_the_session_goes_on(shell: Any) -> Non
     pty.prompt()
     pty.child.sendintr()  # at the prompt: clears the line, nothing else
     pty.prompt()
+    # The aborted prompt is redrawn before the next one reads keys: give it that moment.
+    time.sleep(0.5)
     pty.child.sendeof()  # Ctrl-D exits
     records = finish(pty)
     outcomes = [r for r in records if r["kind"] == "outcome"]
