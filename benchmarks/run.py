@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,23 +28,49 @@ CORPUS = ROOT.parent / "shared" / "corpora" / "postgres-regress"
 
 
 @dataclass
-class Timing:
-    name: str
-    median: float
-    runs: int
+class Sample:
+    seconds: float
+    max_rss_kib: int
 
 
-def timed(cmd: Sequence[str], env: dict[str, str], repeat: int, stdin: str | None = None) -> float:
-    samples = []
+def run_once(cmd: Sequence[str], env: dict[str, str], stdin: str | None = None) -> Sample:
+    """One run, output discarded; wall time and the child's peak RSS (from wait4)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd,
+        env=env,
+        stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    if stdin is not None and proc.stdin is not None:
+        proc.stdin.write(stdin)
+        proc.stdin.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        err = proc.stderr.read() if proc.stderr else ""
+        raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {err[-2000:]}")
+    if proc.stderr is not None:
+        proc.stderr.close()
+    return Sample(elapsed, usage.ru_maxrss)
+
+
+def interleaved(
+    cmds: Mapping[str, Sequence[str]], env: dict[str, str], repeat: int
+) -> dict[str, Sample]:
+    """Median wall time (and the largest peak RSS) per command, the commands taking turns
+    in every round so that a drift in the machine's speed hits them all alike."""
+    samples: dict[str, list[Sample]] = {name: [] for name in cmds}
     for _ in range(repeat):
-        start = time.perf_counter()
-        proc = subprocess.run(
-            cmd, env=env, input=stdin, capture_output=True, text=True, check=False
-        )
-        samples.append(time.perf_counter() - start)
-        if proc.returncode != 0:
-            raise SystemExit(f"{cmd[0]} failed ({proc.returncode}): {proc.stderr[-2000:]}")
-    return statistics.median(samples)
+        for name, cmd in cmds.items():
+            samples[name].append(run_once(cmd, env))
+    return {
+        name: Sample(statistics.median(x.seconds for x in runs), max(x.max_rss_kib for x in runs))
+        for name, runs in samples.items()
+    }
 
 
 def ensure_pgcli() -> Path | None:
@@ -117,12 +143,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     with Sandbox(work / "server") as sb:
         results = run_all(sb, work, pgcli, ns.repeat)
     count, split_s, classify_s = classify_throughput()
-    ns.out.write_text(report(results, ns.repeat, count, split_s, classify_s))
-    print(ns.out.read_text())
+    body = report(results, ns.repeat, count, split_s, classify_s)
+    write_section(ns.out, body)
+    print(body)
     return 0
 
 
-def run_all(sb: object, work: Path, pgcli: Path | None, repeat: int) -> dict[str, float | None]:
+ROWS_SQL = "SELECT g, g * 2 AS twice, md5(g::text) AS h FROM generate_series(1, 1000000) g"
+FLOOR = (
+    "import psycopg, pglast.parser\n"
+    "with psycopg.connect(autocommit=True) as c:\n"
+    "    c.execute('select 1').fetchall()\n"
+)
+
+
+def run_all(sb: object, work: Path, pgcli: Path | None, repeat: int) -> dict[str, Sample]:
     from prodsql.sandbox import Sandbox
 
     assert isinstance(sb, Sandbox)
@@ -139,80 +174,130 @@ def run_all(sb: object, work: Path, pgcli: Path | None, repeat: int) -> dict[str
     )
     sb.admin_execute("ALTER ROLE dev SET pgaudit.log = 'read, write, ddl, role, function, misc'")
     host, port = sb.host, str(sb.port)
+    floor_env = dict(env, PGHOST=host, PGPORT=port, PGUSER="dev", PGDATABASE="postgres")
     dsn = sb.conninfo("dev")
     prodsql = [str(Path(sys.executable).with_name("prodsql"))]
     base = [*prodsql, "--ticket", "BENCH-1", "--dsn", dsn, "--trail-dir", str(work / "trails")]
     psql = ["psql", "-X", "-q", "-h", host, "-p", port, "-U", "dev", "-d", "postgres"]
+    pg = [str(pgcli), "-h", host, "-p", port, "-U", "dev", "-d", "postgres", "--less-chatty"]
     script = work / "script.sql"
     script_2000(script)
-    r: dict[str, float | None] = {}
-    run: Callable[..., float] = lambda cmd, **kw: timed(cmd, env, repeat, **kw)  # noqa: E731
-    r["psql_select1"] = run([*psql, "-c", "select 1"])
-    r["prodsql_select1"] = run([*base, "-c", "select 1"])
-    few = max(3, repeat // 3)
-    r["psql_script"] = timed([*psql, "-v", "ON_ERROR_STOP=1", "-f", str(script)], env, few)
-    r["prodsql_script"] = timed(
-        [*base, "--write", "--allow-destructive", "-f", str(script)], env, few
-    )
-    r["pgcli_select1"] = r["pgcli_script"] = None
+    r: dict[str, Sample] = {}
+    one = {"psql": [*psql, "-c", "select 1"], "prodsql": [*base, "-c", "select 1"]}
     if pgcli is not None:
-        pg = [str(pgcli), "-h", host, "-p", port, "-U", "dev", "-d", "postgres", "--less-chatty"]
-        r["pgcli_select1"] = timed([*pg, "-c", "select 1"], env, few)
-        r["pgcli_script"] = timed([*pg, "-f", str(script)], env, 1)
+        one["pgcli"] = [*pg, "-c", "select 1"]
+    r.update({f"{k}_select1": v for k, v in interleaved(one, env, repeat).items()})
+    r["floor_select1"] = interleaved({"f": [sys.executable, "-c", FLOOR]}, floor_env, repeat)["f"]
+    few = max(3, repeat // 3)
+    scripts = {
+        "psql": [*psql, "-v", "ON_ERROR_STOP=1", "-f", str(script)],
+        "prodsql": [*base, "--write", "--allow-destructive", "-f", str(script)],
+    }
+    r.update({f"{k}_script": v for k, v in interleaved(scripts, env, few).items()})
+    rows = {
+        "psql_csv": [*psql, "--csv", "-c", ROWS_SQL],
+        "prodsql_csv": [*base, "--format", "csv", "-c", ROWS_SQL],
+        "psql_aligned": [*psql, "-c", ROWS_SQL],
+        "prodsql_aligned": [*base, "-c", ROWS_SQL],
+    }
+    r.update({f"{k}_rows": v for k, v in interleaved(rows, env, max(3, repeat // 5)).items()})
+    if pgcli is not None:
+        r["pgcli_script"] = run_once([*pg, "-f", str(script)], env)
+        r["pgcli_aligned_rows"] = run_once([*pg, "-c", ROWS_SQL], env)
     return r
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return f"{a / b:.2f}x" if a and b else "n/a"
+def _ratio(a: Sample | None, b: Sample | None) -> str:
+    return f"{a.seconds / b.seconds:.2f}x" if a and b else "n/a"
 
 
-def _secs(x: float | None) -> str:
-    return f"{x:.3f} s" if x is not None else "n/a"
+def _secs(x: Sample | None) -> str:
+    return f"{x.seconds:.3f} s" if x is not None else "n/a"
 
 
-def report(
-    r: dict[str, float | None], repeat: int, count: int, split_s: float, classify_s: float
-) -> str:
-    rows = [
-        (
-            "`-c 'select 1'` (connect, posture, one statement, trail)",
-            "select1",
-            "<= 5x psql, <= 1/3 pgcli",
-        ),
-        (
-            "2,000-statement `-f` script, write mode, trail fsynced per statement",
-            "script",
-            "<= 4x psql",
-        ),
-    ]
+def _mib(x: Sample | None) -> str:
+    return f"{x.max_rss_kib / 1024:.0f} MiB" if x is not None else "n/a"
+
+
+def report(r: dict[str, Sample], repeat: int, count: int, split_s: float, classify_s: float) -> str:
+    g = r.get
     lines = [
-        "# Performance",
-        "",
         "Measured by `make bench` (`benchmarks/run.py`): every tool against the same sandbox",
-        "server in the same run; wall-clock medians. Regenerate after any change on the hot path.",
+        "server in the same run, the tools taking turns in every round; wall-clock medians.",
+        "Regenerate after any change on the hot path.",
         "",
         f"Machine: {machine()}.",
-        f"Date: {time.strftime('%Y-%m-%d')}. Repeats: {repeat} (scripts: fewer; pgcli script: 1).",
+        f"Date: {time.strftime('%Y-%m-%d')}. Rounds: {repeat} for `-c`, fewer for the longer "
+        "workloads, one for pgcli's script and rows.",
         "",
         "| workload | psql | prodsql | pgcli | prodsql / psql | prodsql / pgcli | target |",
         "|---|---|---|---|---|---|---|",
+        _row(
+            "`-c 'select 1'` (connect, posture, one statement, trail)",
+            r,
+            "select1",
+            "<= 5x psql, <= 1/3 pgcli",
+        ),
+        _row(
+            "2,000-statement `-f` script, write mode, trail fsynced per statement",
+            r,
+            "script",
+            "<= 4x psql",
+        ),
+        "",
+        "The dependency floor: `python -c 'import psycopg, pglast.parser'` plus a connection"
+        f" and `select 1`, no prodsql code at all: {_secs(g('floor_select1'))}, "
+        f"{_ratio(g('floor_select1'), g('psql_select1'))} psql and "
+        f"{_ratio(g('floor_select1'), g('pgcli_select1'))} pgcli.",
+        "",
+        "### 1,000,000 rows x 3 columns to /dev/null",
+        "",
+        f"`{ROWS_SQL}`; time and peak RSS of the whole process.",
+        "",
+        "| output | psql | prodsql | prodsql / psql | psql RSS | prodsql RSS | target |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for label, key, target in rows:
-        p, q, g = r[f"psql_{key}"], r[f"prodsql_{key}"], r[f"pgcli_{key}"]
+    for fmt, target in (("csv", "<= 1.5x `psql --csv`"), ("aligned", "<= 2x psql aligned")):
+        p, q = g(f"psql_{fmt}_rows"), g(f"prodsql_{fmt}_rows")
         lines.append(
-            f"| {label} | {_secs(p)} | {_secs(q)} | {_secs(g)} | {_ratio(q, p)} | "
-            f"{_ratio(q, g)} | {target} |"
+            f"| {fmt} | {_secs(p)} | {_secs(q)} | {_ratio(q, p)} | {_mib(p)} | {_mib(q)} | "
+            f"{target}, <= 200 MiB |"
         )
+    if g("pgcli_aligned_rows"):
+        pa = g("pgcli_aligned_rows")
+        lines += ["", f"pgcli 4.x, same query (one run): {_secs(pa)}, peak {_mib(pa)}."]
     rate = count / (split_s + classify_s) if split_s + classify_s else 0
     lines += [
         "",
-        "## Classification throughput",
+        "### Classification throughput",
         "",
         f"PostgreSQL's regression corpus: {count:,} statements split in {split_s:.2f} s and "
         f"classified (write mode) in {classify_s:.2f} s: {rate:,.0f} statements/s for both.",
-        "",
     ]
     return "\n".join(lines)
+
+
+def _row(label: str, r: dict[str, Sample], key: str, target: str) -> str:
+    p, q, g = r.get(f"psql_{key}"), r.get(f"prodsql_{key}"), r.get(f"pgcli_{key}")
+    return (
+        f"| {label} | {_secs(p)} | {_secs(q)} | {_secs(g)} | {_ratio(q, p)} | "
+        f"{_ratio(q, g)} | {target} |"
+    )
+
+
+BEGIN, END = "<!-- benchmarks/run.py: begin -->", "<!-- benchmarks/run.py: end -->"
+
+
+def write_section(path: Path, body: str) -> None:
+    """Replace only this script's section of the file; the other benchmarks keep theirs."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n\n"
+    block = f"{BEGIN}\n{body}\n{END}"
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        text = head + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from typing import IO, TYPE_CHECKING
 from prodsql import __version__, _log
 from prodsql.config import Config, Target, default_trail_dir, load_config
 from prodsql.errors import Error, ExitCode, PolicyRefusal, StatementError, UsageError
-from prodsql.output import render
+from prodsql.output import StreamPrinter
 from prodsql.policy import MetaCommand, Mode, Statement, split
 from prodsql.session.connect import build_params
 from prodsql.session.identity import Identity, check_ticket, new_session_id, os_user
@@ -171,8 +171,9 @@ def _drive(
             assert isinstance(piece, Statement)
             if break_glass is not None:
                 break_glass.check()
-            result = session.run_statement(piece, f"{label}:{piece.line}", confirm)
-            render(result, fmt, stdout)
+            printer = StreamPrinter(fmt, stdout)
+            result = session.run_statement(piece, f"{label}:{piece.line}", confirm, sink=printer)
+            printer.finish(result)
             stdout.flush()
     except PolicyRefusal as exc:
         how, code = "refused", exc.exit_code

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import unicodedata
@@ -19,15 +18,91 @@ FORMATS = ("aligned", "csv", "json")
 
 
 def render(result: Result, fmt: str, out: IO[str], *, null: str = "") -> None:
-    if fmt == "csv":
-        _render_csv(result, out, null)
-    elif fmt == "json":
-        _render_json(result, out)
-    else:
-        _render_aligned(result, out, null)
+    """Print a whole result (one that was not streamed)."""
+    StreamPrinter(fmt, out, null=null).finish(result)
+
+
+class StreamPrinter:
+    """A ``RowSink`` for ``-c``/``-f``: each batch is printed as it arrives, so a result
+    is never held whole. Aligned widths grow batch by batch, as psql's with
+    ``FETCH_COUNT``: a result that fits one batch looks exactly like psql's."""
+
+    def __init__(self, fmt: str, out: IO[str], *, null: str = "") -> None:
+        self.fmt, self.out, self.null = fmt, out, null
+        self.count = 0
+        self.started = False
+        self._table: AlignedTable | None = None
+        self._convert: list[Any] = []
+        self._columns: list[str] = []
+
+    def start(self, columns: Sequence[str], type_oids: Sequence[int]) -> None:
+        self.started = True
+        self._columns = list(columns)
+        if self.fmt == "csv":
+            self.out.write(",".join(map(_csv_field, columns)) + "\n")
+        elif self.fmt == "json":
+            self._convert = [_json_converter(oid) for oid in type_oids]
+        else:
+            self._table = AlignedTable(columns, _alignments(type_oids))
+
+    def rows(self, batch: Sequence[Sequence[Any]]) -> None:
+        if self.fmt == "csv":
+            self._csv_rows(batch)
+        elif self.fmt == "json":
+            self._json_rows(batch)
+        else:
+            assert self._table is not None
+            self.out.write(self._table.render(batch, self.null))
+        self.count += len(batch)
+
+    def finish(self, result: Result) -> None:
+        """The footer, after the statement; prints the rows of a result not streamed."""
+        if result.has_rows and not self.started:
+            self.start(result.columns, result.type_oids)
+            if result.rows:
+                self.rows(result.rows)
+        if self.fmt == "csv":
+            return
+        if self.fmt == "json":
+            if result.has_rows:
+                self.out.write("[]\n" if self.count == 0 else "\n]\n")
+            return
+        self.out.write(self._aligned_footer(result))
+
+    def _aligned_footer(self, result: Result) -> str:
+        if not result.has_rows:
+            return result.status + "\n" if result.status else ""
+        text = self._table.render([], self.null) if self._table and self.count == 0 else ""
+        n = self.count
+        text += f"({n} row{'' if n == 1 else 's'})\n\n"
+        if result.status and not result.status.startswith(("SELECT", "FETCH", "SHOW", "EXPLAIN")):
+            text += result.status + "\n"
+        return text
+
+    def _csv_rows(self, batch: Sequence[Sequence[Any]]) -> None:
+        if batch:
+            self.out.write(csv_lines(batch, len(self._columns), self.null))
+
+    def _json_rows(self, batch: Sequence[Sequence[Any]]) -> None:
+        if not batch:
+            return
+        columns, convert = self._columns, self._convert
+        items = [
+            json.dumps(
+                {
+                    col: (None if v is None else conv(v))
+                    for col, conv, v in zip(columns, convert, row, strict=True)
+                },
+                ensure_ascii=False,
+            )
+            for row in batch
+        ]
+        self.out.write(("[\n" if self.count == 0 else ",\n") + ",\n".join(items))
 
 
 def display_width(text: str) -> int:
+    if text.isascii():
+        return len(text)
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
 
 
@@ -41,36 +116,110 @@ def _pad(text: str, width: int, align: str) -> str:
     return text + " " * gap
 
 
-def _render_aligned(result: Result, out: IO[str], null: str) -> None:
-    if not result.has_rows:
-        if result.status:
-            out.write(result.status + "\n")
-        return
-    cells = [[null if v is None else str(v) for v in row] for row in result.rows]
-    out.write(format_table(result.columns, cells, _alignments(result.type_oids)))
-    n = len(result.rows)
-    out.write(f"({n} row{'' if n == 1 else 's'})\n\n")
-    if result.status and not result.status.startswith(("SELECT", "FETCH", "SHOW", "EXPLAIN")):
-        out.write(result.status + "\n")
+def csv_lines(rows: Sequence[Sequence[Any]], ncols: int, null: str) -> str:
+    """Rows as psql's ``--csv`` writes them: a field is quoted only when it holds a comma,
+    a double quote, a line break, or is exactly ``\\.``; NULL is ``null`` (empty)."""
+    if ncols == 0:
+        return ""  # psql prints the (empty) header line only
+    cols = _text_columns(rows, ncols, null)
+    cols = [col if _csv_plain(col) else [_csv_field(v) for v in col] for col in cols]
+    return "\n".join(map(",".join, zip(*cols, strict=True))) + "\n"
+
+
+def _csv_plain(col: list[str]) -> bool:
+    joined = "".join(col)
+    return not any(ch in joined for ch in ',"\n\r') and "\\." not in joined
+
+
+def _csv_field(value: str) -> str:
+    if any(ch in value for ch in ',"\n\r') or value == "\\.":
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _alignments(oids: Sequence[int]) -> list[str]:
     return ["r" if oid in NUMERIC_OIDS else "l" for oid in oids]
 
 
+class AlignedTable:
+    """psql's aligned format, printed in pieces: the header with the first piece, and
+    column widths that only ever grow."""
+
+    def __init__(self, columns: Sequence[str], aligns: Sequence[str]) -> None:
+        self.columns, self.aligns = list(columns), list(aligns)
+        self.widths = [display_width(c) for c in columns]
+        self.header_done = False
+
+    def render(self, rows: Sequence[Sequence[Any]], null: str) -> str:
+        if not self.columns:  # SELECT with no columns: psql prints a bare rule
+            done, self.header_done = self.header_done, True
+            return "" if done else "--\n"
+        cols = _text_columns(rows, len(self.columns), null)
+        plain = self._widen(cols)
+        parts: list[str] = []
+        if not self.header_done:
+            self.header_done = True
+            parts += [_header_line(self.columns, self.widths), _rule(self.widths)]
+        if rows:
+            if plain:
+                template = _row_template(self.widths, self.aligns)
+                parts += [template.format(*r) for r in zip(*cols, strict=True)]
+            else:
+                for row in zip(*cols, strict=True):
+                    split_row = [cell.split("\n") for cell in row]
+                    parts += _row_lines(split_row, self.widths, self.aligns)
+        return "\n".join(parts) + "\n" if parts else ""
+
+    def _widen(self, cols: list[list[str]]) -> bool:
+        """Grow the widths to fit ``cols``; True when every cell is one ASCII line."""
+        plain = True
+        for i, col in enumerate(cols):
+            joined = "".join(col)
+            if joined.isascii() and "\n" not in joined:
+                width = max(map(len, col), default=0)
+            else:
+                plain = False
+                width = max((_cell_width(c) for c in col), default=0)
+            self.widths[i] = max(self.widths[i], width)
+        return plain
+
+
+def _text_columns(rows: Sequence[Sequence[Any]], ncols: int, null: str) -> list[list[str]]:
+    """Transpose to columns of text: NULL shown as ``null``, other values as ``str``."""
+    if not rows:
+        return [[] for _ in range(ncols)]
+    return [_text_column(col, null) for col in zip(*rows, strict=True)]
+
+
+def _text_column(col: tuple[Any, ...], null: str) -> list[str]:
+    if None in col:
+        col = tuple(null if v is None else v for v in col)
+    if all(type(v) is str for v in col):
+        return list(col)
+    return [str(v) for v in col]
+
+
+def _cell_width(cell: str) -> int:
+    return max(display_width(line) for line in cell.split("\n"))
+
+
+def _row_template(widths: Sequence[int], aligns: Sequence[str]) -> str:
+    """A ``str.format`` template for rows of single-line ASCII cells."""
+    last = len(widths) - 1
+    pieces = []
+    for i, (w, a) in enumerate(zip(widths, aligns, strict=True)):
+        if i == last:
+            pieces.append(" {}" if a == "l" else f" {{:>{w}}}")
+        else:
+            pieces.append(f" {{:{'>' if a == 'r' else '<'}{w}}} ")
+    return "|".join(pieces)
+
+
 def format_table(
     columns: Sequence[str], rows: Sequence[Sequence[str]], aligns: Sequence[str]
 ) -> str:
-    """psql's aligned format; multi-line cells continue with a '+' marker."""
-    split_rows = [[cell.split("\n") for cell in row] for row in rows]
-    widths = [display_width(c) for c in columns]
-    for row in split_rows:
-        for i, lines in enumerate(row):
-            widths[i] = max(widths[i], *(display_width(x) for x in lines))
-    parts = [_header_line(columns, widths), _rule(widths)]
-    for row in split_rows:
-        parts.extend(_row_lines(row, widths, aligns))
-    return "\n".join(parts) + "\n"
+    """psql's aligned format for a whole table; multi-line cells continue with '+'."""
+    return AlignedTable(columns, aligns).render(rows, "")
 
 
 def _rule(widths: Sequence[int]) -> str:
@@ -82,41 +231,22 @@ def _header_line(columns: Sequence[str], widths: Sequence[int]) -> str:
 
 
 def _row_lines(row: Sequence[list[str]], widths: Sequence[int], aligns: Sequence[str]) -> list[str]:
+    """One row's lines as psql prints them: a cell that goes on ends with '+'; the last
+    column is not padded on the right."""
     height = max((len(lines) for lines in row), default=1)
+    last = len(row) - 1
     out = []
     for k in range(height):
         pieces = []
         for i, lines in enumerate(row):
             text = lines[k] if k < len(lines) else ""
-            more = "+" if k < len(lines) - 1 else " "
-            cell = " " + _pad(text, widths[i], aligns[i]) + more
-            pieces.append(cell)
-        out.append("|".join(pieces).rstrip(" "))
+            goes_on = k < len(lines) - 1
+            if i == last and not goes_on:
+                pieces.append(" " + (text if aligns[i] == "l" else _pad(text, widths[i], "r")))
+            else:
+                pieces.append(" " + _pad(text, widths[i], aligns[i]) + ("+" if goes_on else " "))
+        out.append("|".join(pieces))
     return out
-
-
-def _render_csv(result: Result, out: IO[str], null: str) -> None:
-    if not result.has_rows:
-        return
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(result.columns)
-    for row in result.rows:
-        writer.writerow([null if v is None else v for v in row])
-
-
-def _render_json(result: Result, out: IO[str]) -> None:
-    if not result.has_rows:
-        return
-    convert = [_json_converter(oid) for oid in result.type_oids]
-    records = [
-        {
-            col: (None if v is None else conv(v))
-            for col, conv, v in zip(result.columns, convert, row, strict=True)
-        }
-        for row in result.rows
-    ]
-    json.dump(records, out, ensure_ascii=False, indent=1)
-    out.write("\n")
 
 
 def _json_converter(oid: int) -> Any:

@@ -405,32 +405,27 @@ def _streamable(c: Classification) -> bool:
 
 
 def _stream(cur: Any, sent: str, result: Result, sink: RowSink) -> None:
-    batch: list[tuple[Any, ...]] = []
-    started = False
+    from prodsql.session.fetch import batches
+
     count = 0
-    for row in cur.stream(sent, size=_STREAM_BATCH):
+    started = False
+    for batch in batches(cur, sent, _STREAM_BATCH):
         if not started:
-            sink.start(
-                [col.name for col in cur.description], [col.type_code for col in cur.description]
-            )
+            sink.start(*_description(cur))
             started = True
-        batch.append(row)
-        if len(batch) >= _STREAM_BATCH:
-            sink.rows(batch)
-            count, batch = count + len(batch), []
-    if cur.description is not None and not started:
-        sink.start(
-            [col.name for col in cur.description], [col.type_code for col in cur.description]
-        )
-    if batch:
         sink.rows(batch)
         count += len(batch)
     result.has_rows = cur.description is not None
-    result.status = cur.statusmessage or (f"SELECT {count}" if result.has_rows else "")
     if result.has_rows:
-        result.columns = [col.name for col in cur.description]
-        result.type_oids = [col.type_code for col in cur.description]
+        result.columns, result.type_oids = _description(cur)
+        if not started:
+            sink.start(result.columns, result.type_oids)
+    result.status = cur.statusmessage or (f"SELECT {count}" if result.has_rows else "")
     result.rowcount = count if result.has_rows else cur.rowcount
+
+
+def _description(cur: Any) -> tuple[list[str], list[int]]:
+    return [col.name for col in cur.description], [col.type_code for col in cur.description]
 
 
 def _collect(cur: Any, result: Result) -> None:
