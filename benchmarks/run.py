@@ -99,6 +99,24 @@ def script_2000(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
+def fsync_floor(directory: Path, count: int = 2000) -> float:
+    """What the trail's durability alone costs: ``count`` appends of a typical intent
+    record (~600 bytes), each followed by ``fdatasync``, in the trail's directory."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / "fsync-floor.bin"
+    line = b"x" * 600 + b"\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
+    try:
+        start = time.perf_counter()
+        for _ in range(count):
+            os.write(fd, line)
+            os.fdatasync(fd)
+        return time.perf_counter() - start
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
 def classify_throughput() -> tuple[int, float, float]:
     from prodsql.policy import Mode, Statement, evaluate, split
 
@@ -194,6 +212,9 @@ def run_all(sb: object, work: Path, pgcli: Path | None, repeat: int) -> dict[str
         "prodsql": [*base, "--write", "--allow-destructive", "-f", str(script)],
     }
     r.update({f"{k}_script": v for k, v in interleaved(scripts, env, few).items()})
+    r["fsync_script"] = Sample(
+        statistics.median(fsync_floor(work / "trails") for _ in range(few)), 0
+    )
     rows = {
         "psql_csv": [*psql, "--csv", "-c", ROWS_SQL],
         "prodsql_csv": [*base, "--format", "csv", "-c", ROWS_SQL],
@@ -249,6 +270,10 @@ def report(r: dict[str, Sample], repeat: int, count: int, split_s: float, classi
         f" and `select 1`, no prodsql code at all: {_secs(g('floor_select1'))}, "
         f"{_ratio(g('floor_select1'), g('psql_select1'))} psql and "
         f"{_ratio(g('floor_select1'), g('pgcli_select1'))} pgcli.",
+        "",
+        "The trail's floor for the script: 2,000 appends of a 600-byte line, each followed by"
+        f" `fdatasync`, in the same directory: {_secs(g('fsync_script'))} alone, "
+        f"{_ratio(g('fsync_script'), g('psql_script'))} psql's whole run (psql syncs nothing).",
         "",
         "### 1,000,000 rows x 3 columns to /dev/null",
         "",
