@@ -79,11 +79,12 @@ def _describe(exc: Exception) -> str:
 
 
 def _sns(settings: NotifySettings, payload: Mapping[str, object], text: str) -> None:
-    import boto3
     from botocore.config import Config
 
+    from prodsql.auth import aws
+
     timeout = settings.timeout_seconds
-    client = boto3.session.Session(region_name=settings.region).client(
+    client = aws.session(settings.region).client(
         "sns",
         endpoint_url=settings.endpoint_url,
         config=Config(connect_timeout=timeout, read_timeout=timeout, retries={"max_attempts": 2}),

@@ -82,11 +82,12 @@ def rds_file_lines(client: Any, instance: str, name: str) -> Iterator[str]:
 
 
 def make_client(service: str, region: str | None) -> Any:
-    import boto3
     import botocore.exceptions
 
+    from prodsql.auth import aws
+
     try:
-        return boto3.session.Session(region_name=region).client(service)
+        return aws.session(region).client(service)
     except botocore.exceptions.BotoCoreError as exc:
         raise CloudLogError(f"cannot make an AWS {service} client: {exc}") from None
 

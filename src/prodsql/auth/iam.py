@@ -33,16 +33,17 @@ class IamParams:
 
 def generate_token(p: IamParams) -> Secret:
     """A fresh RDS IAM authentication token for ``p``; raises AuthError when none can be made."""
-    import boto3
     import botocore.exceptions
 
+    from prodsql.auth import aws
+
     try:
-        session = boto3.Session(profile_name=p.profile, region_name=p.region)
+        session = aws.session(p.region, p.profile)
         region = p.region or session.region_name
         if not region:
             raise AuthError(
                 f"no AWS region for IAM authentication to {p.host}",
-                hint="set region in the target or AWS_REGION",
+                hint="set region in the target, or AWS_REGION (or AWS_DEFAULT_REGION)",
             )
         client = session.client("rds", region_name=region, endpoint_url=p.endpoint_url)
         token = client.generate_db_auth_token(

@@ -53,15 +53,16 @@ class Position(Protocol):
 
 def make_client(service: str, settings: SinkSettings, *, timeout: float = 5.0) -> Any:
     """A boto3 client with short timeouts and no retries of its own: the shipper retries."""
-    import boto3
     import botocore.exceptions
     from botocore.config import Config
+
+    from prodsql.auth import aws
 
     config = Config(
         connect_timeout=min(timeout, 3.0), read_timeout=timeout, retries={"max_attempts": 1}
     )
     try:
-        session = boto3.session.Session(region_name=settings.region)
+        session = aws.session(settings.region)
         return session.client(service, endpoint_url=settings.endpoint_url, config=config)
     except botocore.exceptions.BotoCoreError as exc:
         raise ShipError(f"cannot make an AWS {service} client: {exc}") from None

@@ -51,6 +51,14 @@ def test_region_of_the_target_wins(aws_env: AwsEnv) -> None:
     assert q["X-Amz-Credential"].split("/")[2] == "us-east-2"
 
 
+def test_aws_region_alone_is_enough(aws_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
+    # botocore itself reads only AWS_DEFAULT_REGION; AWS_REGION is what most tools set.
+    monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.setenv("AWS_REGION", "eu-west-3")
+    _, q = parse(generate_token(params()))
+    assert q["X-Amz-Credential"].split("/")[2] == "eu-west-3"
+
+
 def test_a_fresh_token_at_every_call(aws_env: AwsEnv) -> None:
     first = generate_token(params())
     time.sleep(1.1)  # X-Amz-Date has one-second resolution
@@ -110,6 +118,7 @@ def assert_no_secret(err: AuthError, *secrets: str) -> None:
 
 def test_missing_region(aws_env: AwsEnv, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("AWS_DEFAULT_REGION")
+    monkeypatch.delenv("AWS_REGION", raising=False)
     with pytest.raises(AuthError) as info:
         generate_token(params())
     assert info.value.message == f"no AWS region for IAM authentication to {HOST}"
