@@ -50,10 +50,15 @@ def check_ticket(ticket: str | None, pattern: str) -> str:
     ticket = ticket.strip()
     if len(ticket) > 64 or not re.fullmatch(pattern, ticket):
         raise UsageError(
-            f"malformed ticket {sanitise(ticket)[:64]!r}: it must match {pattern!r}",
+            f"malformed ticket '{printable(ticket[:64])}': it must match {pattern!r}",
             hint="pass the ticket id exactly as the tracker shows it, e.g. --ticket OPS-123",
         )
     return ticket
+
+
+def printable(text: str) -> str:
+    """``text`` as typed, with control characters escaped (no terminal tricks in errors)."""
+    return "".join(ch if ch.isprintable() else f"\\u{ord(ch):04x}" for ch in text)
 
 
 def sanitise(text: str) -> str:

@@ -52,3 +52,13 @@ def test_break_glass_label() -> None:
     assert make_application_name(None, "oncall", "00ff00ff", True).startswith(
         "prodsql:break-glass:"
     )
+
+
+def test_a_malformed_ticket_is_shown_as_typed_with_controls_escaped() -> None:
+    with pytest.raises(UsageError) as info:
+        check_ticket("OPS-1;drop", DEFAULT_TICKET_PATTERN)
+    assert "'OPS-1;drop'" in info.value.message
+    with pytest.raises(UsageError) as info:
+        check_ticket("OPS-1\x1b[2J", DEFAULT_TICKET_PATTERN)
+    assert "\x1b" not in info.value.message
+    assert "OPS-1\\u001b[2J" in info.value.message
