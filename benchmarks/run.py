@@ -224,7 +224,8 @@ def run_all(sb: object, work: Path, pgcli: Path | None, repeat: int) -> dict[str
     r.update({f"{k}_rows": v for k, v in interleaved(rows, env, max(3, repeat // 5)).items()})
     if pgcli is not None:
         r["pgcli_script"] = run_once([*pg, "-f", str(script)], env)
-        r["pgcli_aligned_rows"] = run_once([*pg, "-c", ROWS_SQL], env)
+        # pgcli stops at 1,000 rows unless told otherwise.
+        r["pgcli_aligned_rows"] = run_once([*pg, "--row-limit", "0", "-c", ROWS_SQL], env)
     return r
 
 
@@ -290,7 +291,8 @@ def report(r: dict[str, Sample], repeat: int, count: int, split_s: float, classi
         )
     if g("pgcli_aligned_rows"):
         pa = g("pgcli_aligned_rows")
-        lines += ["", f"pgcli 4.x, same query (one run): {_secs(pa)}, peak {_mib(pa)}."]
+        what = "pgcli 4.x, same query, `--row-limit 0` (one run)"
+        lines += ["", f"{what}: {_secs(pa)}, peak {_mib(pa)}."]
     rate = count / (split_s + classify_s) if split_s + classify_s else 0
     lines += [
         "",
@@ -310,16 +312,14 @@ def _row(label: str, r: dict[str, Sample], key: str, target: str) -> str:
     )
 
 
-BEGIN, END = "<!-- benchmarks/run.py: begin -->", "<!-- benchmarks/run.py: end -->"
-
-
-def write_section(path: Path, body: str) -> None:
-    """Replace only this script's section of the file; the other benchmarks keep theirs."""
+def write_section(path: Path, body: str, name: str = "benchmarks/run.py") -> None:
+    """Replace only ``name``'s section of the file; the other benchmarks keep theirs."""
+    begin, end = f"<!-- {name}: begin -->", f"<!-- {name}: end -->"
     text = path.read_text(encoding="utf-8") if path.exists() else "# Performance\n\n"
-    block = f"{BEGIN}\n{body}\n{END}"
-    if BEGIN in text and END in text:
-        head, rest = text.split(BEGIN, 1)
-        text = head + block + rest.split(END, 1)[1]
+    block = f"{begin}\n{body}\n{end}"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.write_text(text, encoding="utf-8")
