@@ -83,7 +83,10 @@ def run(opts: RunOptions, stdout: IO[str], stderr: IO[str]) -> int:
     session.require_log_parameter = bg is not None
     confirm: Confirmer = allow_all if opts.allow_destructive else decline_all
     remaining = bg.bg.remaining if bg is not None else None
-    shell = _shell(opts, target.name, params.redacted(), remaining) if interactive else None
+    shell = None
+    if interactive:
+        idle = config.idle_timeout_for(target)
+        shell = _shell(opts, target.name, params.redacted(), remaining, idle)
     shipper = _start_shipping(config, trail.path, stderr)
     try:
         return _drive(
@@ -127,11 +130,15 @@ def _begin_break_glass(
 
 
 def _shell(
-    opts: RunOptions, target: str, dsn: str, remaining: Callable[[], float] | None
+    opts: RunOptions,
+    target: str,
+    dsn: str,
+    remaining: Callable[[], float] | None,
+    idle_timeout: float,
 ) -> Callable[[AuditedSession], str]:
     from prodsql.shell.app import shell_body  # prompt_toolkit only on this path
 
-    return shell_body(opts.env, target, dsn, opts.fmt, remaining)
+    return shell_body(opts.env, target, dsn, opts.fmt, remaining, idle_timeout=idle_timeout)
 
 
 def _ask_reason() -> str:
@@ -243,7 +250,7 @@ def reject_nul(text: str, label: str) -> str:
 
 def _read_file(name: str) -> str:
     if name == "-":
-        return reject_nul(sys.stdin.read(), "standard input")
+        return reject_nul(_read_stdin(), "standard input")
     try:
         return reject_nul(Path(name).read_text(encoding="utf-8"), name)
     except FileNotFoundError:
@@ -256,6 +263,16 @@ def _read_file(name: str) -> str:
         raise UsageError(f"{name}: not UTF-8 text (byte {exc.start})") from None
     except OSError as exc:
         raise UsageError(f"{name}: cannot read: {exc.strerror}") from None
+
+
+def _read_stdin() -> str:
+    data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read()
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"standard input: not UTF-8 text (byte {exc.start})") from None
 
 
 def _reject_meta(pieces: Sequence[tuple[str, Statement | MetaCommand]]) -> None:

@@ -26,6 +26,10 @@ _DURATION = re.compile(r"[0-9]{1,9}(us|ms|s|min|h|d)?")
 BREAK_GLASS_MAX_MINUTES = 60
 S3_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
 DEFAULT_S3_PREFIX = "prodsql/trails"
+DEFAULT_IDLE_TIMEOUT = 15 * 60.0  # seconds without a keystroke before the shell ends
+_IDLE = re.compile(r"([0-9]{1,7})(s|min|h)")
+_IDLE_UNITS = {"s": 1, "min": 60, "h": 3600}
+IDLE_EXPECTED = "a duration such as '15min', '900s' or '1h', or 'off'"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +105,7 @@ class Target:
     timeouts: Timeouts = field(default_factory=Timeouts)
     dsn: str | None = None
     break_glass: BreakGlassSettings | None = None
+    idle_timeout: float | None = None  # seconds (0: off); None: the file's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +118,15 @@ class Config:
     targets: Mapping[str, Target] = field(default_factory=dict)
     notify: NotifySettings = field(default_factory=NotifySettings)
     sinks: SinkSettings = field(default_factory=SinkSettings)
+    idle_timeout: float | None = None  # the top-level default for every target
+
+    def idle_timeout_for(self, target: Target) -> float:
+        """The shell's idle timeout in seconds (0: off): the target's own, else the
+        file's top-level one, else 15 minutes. ``PRODSQL_IDLE_TIMEOUT`` overrides it."""
+        for value in (target.idle_timeout, self.idle_timeout):
+            if value is not None:
+                return value
+        return DEFAULT_IDLE_TIMEOUT
 
     def target(self, name: str) -> Target:
         try:
@@ -134,6 +148,17 @@ def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
 def default_trail_dir(env: Mapping[str, str] = os.environ) -> Path:
     base = env.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
     return Path(base) / "prodsql" / "trails"
+
+
+def idle_timeout_seconds(text: str) -> float | None:
+    """``15min``, ``900s``, ``1h`` -> seconds; ``off`` or ``0`` -> 0 (never); else None."""
+    value = text.strip().lower()
+    if value in ("off", "0"):
+        return 0.0
+    match = _IDLE.fullmatch(value)
+    if match is None:
+        return None
+    return float(int(match[1]) * _IDLE_UNITS[match[2]])
 
 
 def load_config(path: Path | None, env: Mapping[str, str] = os.environ) -> Config:
@@ -202,6 +227,15 @@ class _Reader:
             )
         return value
 
+    def idle(self, key: str) -> float | None:
+        value = self.string(key)
+        if value is None:
+            return None
+        seconds = idle_timeout_seconds(value)
+        if seconds is None:
+            raise ConfigError(f"{self._where(key)}: expected {IDLE_EXPECTED}, got {value!r}")
+        return seconds
+
     def integer(self, key: str, lo: int, hi: int) -> int | None:
         value: int | None = self.get(key, int, "an integer")
         if value is not None and not lo <= value <= hi:
@@ -267,6 +301,7 @@ def _parse(path: Path, data: Mapping[str, Any]) -> Config:
     targets_table = top.get("targets", dict, "a table of [targets.NAME] tables") or {}
     notify_table = top.get("notify", dict, "a [notify] table") or {}
     sinks_table = top.get("sinks", dict, "a [sinks] table") or {}
+    idle_timeout = top.idle("idle_timeout")
     top.finish()
     targets = {name: _parse_target(path, name, t) for name, t in targets_table.items()}
     return Config(
@@ -276,6 +311,7 @@ def _parse(path: Path, data: Mapping[str, Any]) -> Config:
         targets=targets,
         notify=_parse_notify(path, notify_table),
         sinks=_parse_sinks(path, sinks_table),
+        idle_timeout=idle_timeout,
     )
 
 
@@ -348,6 +384,7 @@ def _parse_target(path: Path, name: str, table: Any) -> Target:
         timeouts=timeouts,
         dsn=r.string("dsn"),
         break_glass=None if bg_table is None else _parse_break_glass(path, name, bg_table),
+        idle_timeout=r.idle("idle_timeout"),
     )
     r.finish()
     _check_target(path, target)

@@ -59,11 +59,16 @@ class Pty:
 def shell(sandbox: Sandbox, tmp_path: Path) -> Iterator[Any]:
     children: list[pexpect.spawn] = []
 
-    def open_shell(*extra: str) -> Pty:
+    def open_shell(*extra: str, env_extra: dict[str, str] | None = None) -> Pty:
         trail_dir = tmp_path / "trails"
         env = clean_env(
             tmp_path,
-            {"PGPASSWORD": "dev-password", "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
+            {
+                "PGPASSWORD": "dev-password",
+                "TERM": "xterm",
+                "PROMPT_TOOLKIT_NO_CPR": "1",
+                **(env_extra or {}),
+            },
         )
         args = ["--ticket", "OPS-7", "--dsn", sandbox.conninfo("dev")]
         child = pexpect.spawn(
@@ -93,10 +98,10 @@ def wait_until_sent(pty: Pty, needle: str) -> None:
     raise AssertionError(f"{needle!r} never reached the trail")
 
 
-def finish(pty: Pty) -> list[dict[str, Any]]:
-    pty.child.expect(pexpect.EOF, timeout=15)
+def finish(pty: Pty, code: int = 0) -> list[dict[str, Any]]:
+    pty.child.expect(pexpect.EOF, timeout=30)
     pty.child.close()
-    assert pty.child.exitstatus == 0
+    assert pty.child.exitstatus == code
     [path] = trail_files(pty.trail_dir)
     assert verify_file(path).status == VerifyStatus.INTACT
     return pty.records()
@@ -285,3 +290,235 @@ def test_without_a_terminal_stdin_is_read_like_a_file(sandbox: Sandbox, tmp_path
     run = run_prodsql(args, env, stdin="SELECT 40 + 2 AS answer;\n")
     assert run.code == 0, run.stderr
     assert "42" in run.stdout
+
+
+def outcome_of(records: list[dict[str, Any]], stmt: int) -> dict[str, Any]:
+    [outcome] = [r for r in records if r["kind"] == "outcome" and r["stmt"] == stmt]
+    return outcome
+
+
+def test_watch_reruns_through_the_audited_path_until_ctrl_c(shell: Any) -> None:
+    pty = shell()
+    pty.prompt()
+    pty.run("\\watch 0")
+    pty.expect("the interval must be a number of seconds")
+    pty.prompt()
+    pty.run("SELECT 'w' || 'atched' AS w;")
+    pty.expect("watched")
+    pty.prompt()
+    pty.child.send("\\watch 0.5\r")
+    for _ in range(3):
+        pty.expect(r"\(every 0\.5s\)", timeout=30)
+        pty.expect(r"\(1 row\)", timeout=30)
+    pty.child.sendintr()
+    pty.prompt(timeout=30)
+    pty.run("SELECT 'still' || 'usable' AS s;")
+    pty.expect("stillusable")
+    pty.prompt()
+    pty.run("\\q")
+    records = finish(pty)
+    runs = statements(records, "shell (\\watch)")
+    assert len(runs) >= 3
+    assert {r["text"] for r in runs} == {"SELECT 'w' || 'atched' AS w"}
+    assert len({r["tag"] for r in runs}) == len(runs)  # each run is tagged on its own
+    assert all(r["tag"] in r["sent"] for r in runs)
+    statuses = [outcome_of(records, r["stmt"])["status"] for r in runs]
+    assert set(statuses[:-1]) == {"ok"}
+    assert statuses[-1] in ("ok", "cancelled")  # Ctrl-C in the wait, or during a run
+    watch = [r for r in records if r["kind"] == "meta" and r["command"] == "watch"]
+    assert [w["result"] for w in watch] == ["bad argument", "ok"]
+    assert watch[1]["runs"] == len(runs)
+    assert watch[1]["stopped"] in ("Ctrl-C", "statement cancelled")
+    assert statements(records)[-1]["text"] == "SELECT 'still' || 'usable' AS s"
+
+
+def write_config(home: Path, text: str) -> None:
+    path = home / "config" / "prodsql" / "config.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def assert_idle_ending(pty: Pty, sandbox: Sandbox, table: str) -> None:
+    """The session ended by itself: the open transaction rolled back, then the trail."""
+    pty.expect("No input for 2 seconds: the session ends", timeout=60)
+    records = finish(pty)
+    [meta] = [r for r in records if r["kind"] == "meta" and r["command"] == "idle_timeout"]
+    assert meta["seconds"] == 2
+    assert [s["text"] for s in statements(records, "shell (idle timeout)")] == ["ROLLBACK"]
+    assert records[-1]["kind"] == "session_end"
+    assert records[-1]["how"] == "idle_timeout"
+    rows = sandbox.admin_execute(f"SELECT v FROM public.{table} WHERE id = 9")
+    assert rows == [("v9",)]
+
+
+def open_idle_transaction(pty: Pty, table: str) -> None:
+    assert pty.prompt() == "idle"
+    pty.run(f"UPDATE {table} SET v = 'left open' WHERE id = 9;")
+    pty.expect("UPDATE 1")
+    assert pty.prompt() == "in-txn"
+
+
+def test_idle_timeout_from_the_environment_overrides_the_file(
+    shell: Any, sandbox: Sandbox, shell_table: str, tmp_path: Path
+) -> None:
+    write_config(tmp_path, 'idle_timeout = "1h"\n')
+    pty = shell("--write", "--reason", "idle test", env_extra={"PRODSQL_IDLE_TIMEOUT": "2s"})
+    pty.expect("The session ends after 2 seconds without input")
+    open_idle_transaction(pty, shell_table)
+    assert_idle_ending(pty, sandbox, shell_table)
+
+
+def test_idle_timeout_from_the_configuration_file(
+    shell: Any, sandbox: Sandbox, shell_table: str, tmp_path: Path
+) -> None:
+    write_config(tmp_path, 'idle_timeout = "2s"\n')
+    pty = shell("--write", "--reason", "idle test")
+    pty.expect("The session ends after 2 seconds without input")  # the banner says so
+    open_idle_transaction(pty, shell_table)
+    assert_idle_ending(pty, sandbox, shell_table)
+
+
+def test_a_bad_idle_timeout_variable_ends_before_any_input(shell: Any) -> None:
+    pty = shell(env_extra={"PRODSQL_IDLE_TIMEOUT": "soon"})
+    pty.expect("PRODSQL_IDLE_TIMEOUT: expected a duration", timeout=30)
+    records = finish(pty, code=2)
+    assert records[-1]["kind"] == "session_end"
+    assert not statements(records)
+
+
+def test_catalog_and_display_meta_commands(shell: Any, shell_table: str) -> None:
+    pty = shell()
+    pty.prompt()
+    steps = [
+        ("\\?", r"Refused: \\! and every other shell escape"),
+        ("\\h select", "sql-select.html"),
+        ("\\conninfo", 'as user "dev"'),
+        ("\\ticket", "Ticket OPS-7, session"),
+        (f"\\dt {shell_table}", "List of tables"),
+        (f"\\di {shell_table}*", f"{shell_table}_pkey"),
+        ("\\dv pg_catalog.pg_stat_activity", "pg_stat_activity | view"),
+        ("\\dn", "public"),
+        ("\\df pg_catalog.now", "timestamp with time zone"),
+        ("\\du", "dev"),
+        ("\\l", "template1"),
+        (f"\\d {shell_table}", "Indexes:"),
+        ("\\pset null (nil)", 'Null display is "\\(nil\\)"'),
+        ("\\pset format csv", "Output format is csv"),
+        ("SELECT NULL::text AS n, 1 AS one;", r"n,one\r\n\(nil\),1"),
+        ("\\pset format aligned", "Output format is aligned"),
+        ("\\x on", "Expanded display is on"),
+        ("SELECT 7 AS seven;", r"-\[ RECORD 1 \]-*\r\nseven \| 7"),
+        ("\\x off", "Expanded display is off"),
+        ("\\timing on", "Timing is on"),
+        ("SELECT 1 AS one;", r"Time: [0-9.]+ ms"),
+        ("ROLLBACK;", "WARNING:  there is no transaction in progress"),  # notices show
+    ]
+    for command, shown in steps:
+        pty.run(command)
+        pty.expect(shown)
+        pty.prompt()
+    pty.run("\\q")
+    records = finish(pty)
+    meta = {r["command"]: r for r in records if r["kind"] == "meta"}
+    assert {c[1:].split()[0] for c, _s in steps if c.startswith("\\")} <= set(meta)
+    assert all(m["result"] == "ok" for c, m in meta.items() if c != "q")
+    assert (meta["dt"]["rows"], meta["di"]["rows"], meta["d"]["rows"]) == (1, 1, 2)
+    purposes = {r.get("purpose") for r in records if r.get("source") == "internal"}
+    assert {"\\dt", "\\di", "\\d", "\\d indexes", "List of schemas"} <= purposes
+
+
+def test_completion_catalog_is_refreshed_after_ddl(shell: Any, shell_table: str) -> None:
+    new = f"zz_fresh_{secrets.token_hex(3)}"
+    pty = shell()
+    pty.prompt()
+    pty.child.send("SELECT count(*) FROM " + shell_table[:-2] + "\t")
+    pty.expect(shell_table[-2:])  # the catalog is loaded on the first Tab
+    pty.run(";")
+    pty.prompt()
+    pty.run("\\write create a table")
+    pty.prompt()
+    pty.run(f"CREATE TABLE {new} (a int);")
+    pty.expect("CREATE TABLE")
+    assert pty.prompt() == "in-txn"
+    pty.child.send("SELECT * FROM " + new[:-3] + "\t")
+    pty.expect(new[-3:])  # the new table completes: DDL made the catalog stale
+    pty.run(";")
+    pty.prompt()
+    pty.run("ROLLBACK;")
+    pty.prompt()
+    pty.run("\\q")
+    records = finish(pty)
+    loads = [r for r in records if r.get("purpose") == "completion catalog"]
+    assert len(loads) == 2
+
+
+def test_write_at_start_asks_the_reason_and_ctrl_c_cancels_a_confirmation(
+    shell: Any, sandbox: Sandbox, shell_table: str
+) -> None:
+    pty = shell("--write")
+    pty.expect(r"Write mode: why \(recorded in the trail\)\?")
+    pty.line("fix the v column")
+    assert pty.prompt() == "idle"
+    assert "WRITE" in str(pty.child.before)
+    pty.run(f"UPDATE {shell_table} SET v = 'ctrl-c';")
+    pty.expect("Type the object's name")
+    pty.child.sendintr()
+    pty.expect("Not confirmed: nothing was sent")
+    assert pty.prompt() == "idle"
+    pty.run("\\q")
+    records = finish(pty)
+    assert records[0]["reason"] == "fix the v column"
+    [refused] = [r for r in records if r["kind"] == "refused"]
+    assert refused["why"] == "not confirmed"
+    assert not statements(records)
+    rows = sandbox.admin_execute(f"SELECT count(*) FROM public.{shell_table} WHERE v = 'ctrl-c'")
+    assert rows == [(0,)]
+
+
+@pytest.fixture
+def slow_commit_table(sandbox: Sandbox) -> str:
+    """A table whose deferred trigger makes COMMIT take seconds: time to drop the line."""
+    name = f"slow_{secrets.token_hex(3)}"
+    sandbox.admin_execute(
+        f"CREATE TABLE public.{name} (id int); ALTER TABLE public.{name} OWNER TO dev; "
+        f"CREATE FUNCTION public.{name}_wait() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$BEGIN PERFORM pg_sleep(30); RETURN NULL; END$$; "
+        f"CREATE CONSTRAINT TRIGGER {name}_slow AFTER INSERT ON public.{name} "
+        f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION public.{name}_wait()"
+    )
+    return name
+
+
+def terminate_when_committing(sandbox: Sandbox) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        rows = sandbox.admin_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE application_name LIKE 'prodsql:OPS-7:%' AND state = 'active' "
+            "AND query LIKE '%*/ COMMIT'"
+        )
+        if rows:
+            return
+        time.sleep(0.1)
+    raise AssertionError("the COMMIT never showed in pg_stat_activity")
+
+
+def test_a_commit_in_flight_when_the_connection_drops_is_reported(
+    shell: Any, sandbox: Sandbox, slow_commit_table: str
+) -> None:
+    pty = shell("--write", "--reason", "commit under fire")
+    pty.prompt()
+    pty.run(f"INSERT INTO {slow_commit_table} VALUES (1);")
+    pty.expect("INSERT 0 1")
+    assert pty.prompt() == "in-txn"
+    pty.child.send("COMMIT;\r")
+    terminate_when_committing(sandbox)
+    pty.expect("connection to the server was lost", timeout=60)
+    pty.expect("The COMMIT in flight when the connection dropped: aborted", timeout=60)
+    assert pty.prompt(timeout=30) == "idle"
+    pty.run("\\q")
+    records = finish(pty)
+    [status] = [r for r in records if r["kind"] == "meta" and r["command"] == "commit_status"]
+    assert status["txid_status"] == "aborted"
+    assert [s["text"] for s in statements(records)].count("COMMIT") == 1  # never re-run
+    assert sandbox.admin_execute(f"SELECT count(*) FROM public.{slow_commit_table}") == [(0,)]

@@ -4,7 +4,14 @@ from pathlib import Path
 
 import pytest
 
-from prodsql.config import DEFAULT_REQUIRED_CLASSES, default_trail_dir, load_config
+from prodsql.config import (
+    DEFAULT_IDLE_TIMEOUT,
+    DEFAULT_REQUIRED_CLASSES,
+    Config,
+    Target,
+    default_trail_dir,
+    load_config,
+)
 from prodsql.errors import ConfigError
 
 
@@ -183,6 +190,63 @@ def test_break_glass_defaults(tmp_path: Path) -> None:
     ],
 )
 def test_new_tables_are_strict(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, {})
+    assert str(path) in info.value.message
+    assert message in info.value.message
+
+
+def test_idle_timeout_per_target_with_a_top_level_default(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+idle_timeout = "30min"
+[targets.prod]
+idle_timeout = "5min"
+[targets.staging]
+idle_timeout = "off"
+[targets.reporting]
+host = "r"
+""",
+    )
+    config = load_config(path, {})
+    assert config.idle_timeout == 1800
+    assert config.idle_timeout_for(config.target("prod")) == 300
+    assert config.idle_timeout_for(config.target("staging")) == 0  # switched off
+    assert config.idle_timeout_for(config.target("reporting")) == 1800  # the file's default
+    assert config.idle_timeout_for(Target(name="dsn", dsn="host=x")) == 1800  # --dsn too
+
+
+def test_idle_timeout_defaults_to_fifteen_minutes(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "[targets.p]\nhost = 'h'\n"), {})
+    assert config.idle_timeout_for(config.target("p")) == DEFAULT_IDLE_TIMEOUT == 900
+    assert Config().idle_timeout_for(Target(name="libpq-defaults")) == 900
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("900s", 900), ("15min", 900), ("1h", 3600), ("0", 0), ("off", 0), ("0min", 0)],
+)
+def test_idle_timeout_values(tmp_path: Path, value: str, seconds: float) -> None:
+    config = load_config(write(tmp_path, f"idle_timeout = '{value}'\n"), {})
+    assert config.idle_timeout == seconds
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("idle_timeout = 900\n", "idle_timeout: expected a string, got int 900"),
+        ("idle_timeout = '900'\n", "idle_timeout: expected a duration such as '15min'"),
+        ("idle_timeout = '15 min'\n", "got '15 min'"),
+        ("idle_timeout = '1.5h'\n", "got '1.5h'"),
+        ("idle_timeout = '-5min'\n", "got '-5min'"),
+        ("[targets.p]\nidle_timeout = 'soon'\n", "targets.p.idle_timeout: expected a duration"),
+        ("[targets.p]\nidle_timeot = '5min'\n", "targets.p.idle_timeot: unknown key"),
+        ("[shell]\nidle_timeout = '5min'\n", "shell: unknown key"),
+    ],
+)
+def test_idle_timeout_errors_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_config(path, {})

@@ -51,3 +51,22 @@ def test_trail_directory_precedence(tmp_path: Path) -> None:
     assert trail_directory(opts(), config) == tmp_path / "cfg"
     xdg = {"XDG_STATE_HOME": str(tmp_path)}
     assert trail_directory(opts(env=xdg), Config()) == tmp_path / "prodsql" / "trails"
+
+
+def test_non_utf8_standard_input_is_a_usage_error(tmp_path: Path) -> None:
+    import subprocess
+
+    from support.cli import PRODSQL, clean_env
+
+    args = ["--ticket", "OPS-1", "--dsn", "host=127.0.0.1 port=1", "--trail-dir", str(tmp_path)]
+    proc = subprocess.run(
+        [*PRODSQL, *args, "-f", "-"],
+        input=b"SELECT '\xff';\n",
+        env=clean_env(tmp_path),
+        capture_output=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert b"standard input: not UTF-8 text (byte 8)" in proc.stderr
+    assert b"Traceback" not in proc.stderr
+    assert not list(tmp_path.glob("*.jsonl"))  # refused before any session began

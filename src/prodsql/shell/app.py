@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from prompt_toolkit.formatted_text import FormattedText
 
-from prodsql.errors import Error, PolicyRefusal, PostureError, StatementError
+from prodsql.config import DEFAULT_IDLE_TIMEOUT, IDLE_EXPECTED, idle_timeout_seconds
+from prodsql.errors import ConfigError, Error, PolicyRefusal, PostureError, StatementError
 from prodsql.policy import Classification, Decision, MetaCommand, Mode, Statement, split
 from prodsql.shell import confirm as confirming
 from prodsql.shell.completion import CATALOG_SQL, Catalog, SqlCompleter
@@ -52,7 +53,7 @@ class ShellOptions:
     label: str
     ticket: str | None
     history: Path | None = None
-    idle_timeout: float = 15 * 60.0  # seconds; 0 switches it off
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT  # seconds; 0 switches it off
     vi_mode: bool = False
     fmt: str = "aligned"
     # Break-glass: seconds left before the hard deadline (None: no deadline).
@@ -86,6 +87,8 @@ class Shell:
         self.pending = ""
         self.last_statement: Statement | None = None
         self.quit = False
+        self.idle_pending = False
+        self.last_outcome = ""
         self.how = "completed"
         self.include_depth = 0
         self.inflight_xid: str | None = None
@@ -99,6 +102,9 @@ class Shell:
     def run(self) -> str:
         """Read and run until \\q, Ctrl-D or the idle timeout; returns how it ended."""
         while not self.quit:
+            if self.expired():
+                self._deadline()
+                break
             try:
                 text = self._read()
             except KeyboardInterrupt:
@@ -113,14 +119,23 @@ class Shell:
             except DeadlineReached:
                 self._deadline()
                 break
-            if self._expired():
+            if self.expired():
                 self._deadline()
                 break
             self.run_text(text, "shell")
+            if self.idle_pending:  # a \watch ran unattended until the idle timeout
+                self._idle_timeout()
+                break
         return self.how
 
-    def _expired(self) -> bool:
+    def expired(self) -> bool:
+        """A break-glass session's deadline has passed."""
         return self.options.remaining is not None and self.options.remaining() <= 0
+
+    def idle_expired(self) -> bool:
+        """No keystroke for the idle timeout (outside the prompt: during ``\\watch``)."""
+        limit = self.options.idle_timeout
+        return limit > 0 and time.monotonic() - self.last_activity >= limit
 
     def _deadline(self) -> None:
         self.err.write("\nThe break-glass session reached its maximum duration: it ends now.\n")
@@ -153,6 +168,9 @@ class Shell:
                 continue
             nxt = pieces[i + 1] if i + 1 < len(pieces) else None
             sender = nxt.name if isinstance(nxt, MetaCommand) else ""
+            if sender == "watch":  # `SELECT ... \watch 2`: the watch runs it, first at once
+                self.last_statement = piece
+                continue
             if sender in ("g", "gx"):
                 consumed.add(i + 1)
             label = source if source == "shell" else f"{source}:{piece.line}"
@@ -160,31 +178,37 @@ class Shell:
 
     # -- statements ----------------------------------------------------------
     def run_sql(self, stmt: Statement, source: str, *, expanded: str | None = None) -> bool:
+        """One statement through the audited path; ``last_outcome`` says how it went."""
+        self.last_outcome = "not connected"
         if not self.ensure_connected():
             return False
         printer = ResultPrinter(self.display, self.output, expanded=expanded)
         self.last_statement, self._current, self._last_class = stmt, stmt, None
         started = time.perf_counter()
-        with self.lock:
-            try:
+        try:
+            with self.lock:  # released before the failure is handled: that may reconnect
                 result = self.session.run_statement(
                     stmt, source, self._confirm, before_send=self._before_send, sink=printer
                 )
-            except PolicyRefusal as exc:
-                printer.abort()
-                self._refused(exc)
-                return False
-            except StatementError as exc:
-                printer.abort()
-                self._failed(exc, stmt)
-                return False
-            except KeyboardInterrupt:
-                printer.abort()
-                self.err.write(
-                    "Cancel sent to the server; the statement is recorded as cancelled. "
-                    "The session is still usable.\n"
-                )
-                return False
+        except PolicyRefusal as exc:
+            printer.abort()
+            self.last_outcome = "refused"
+            self._refused(exc)
+            return False
+        except StatementError as exc:
+            printer.abort()
+            self.last_outcome = exc.status or "error"
+            self._failed(exc, stmt)
+            return False
+        except KeyboardInterrupt:
+            printer.abort()
+            self.last_outcome = "cancelled"
+            self.err.write(
+                "Cancel sent to the server; the statement is recorded as cancelled. "
+                "The session is still usable.\n"
+            )
+            return False
+        self.last_outcome = "ok"
         printer.finish(result)
         self._after(started)
         return True
@@ -313,12 +337,13 @@ class Shell:
         self.quit = True
 
     def _idle_timeout(self) -> None:
-        minutes = self.options.idle_timeout / 60
-        self.err.write(f"\nNo input for {minutes:g} minutes: the session ends.\n")
+        limit = self.options.idle_timeout
+        self.err.write(f"\nNo input for {duration_words(limit)}: the session ends.\n")
         if self.session.txn_state in ("in_transaction", "failed"):
+            self.err.write("The open transaction is rolled back.\n")
             self.run_sql(Statement("ROLLBACK", 0, True), "shell (idle timeout)")
         self.session.record_meta(
-            "idle_timeout", str(self.options.idle_timeout), {"result": "session ended"}
+            "idle_timeout", f"{limit:g}s", {"seconds": limit, "result": "session ended"}
         )
         self.how = "idle_timeout"
 
@@ -374,10 +399,10 @@ class Shell:
         limit = self.options.idle_timeout
         while True:
             await asyncio.sleep(min(1.0, limit) if limit > 0 else 0.5)
-            if self._expired():
+            if self.expired():
                 get_app().exit(exception=DeadlineReached())
                 return
-            if limit > 0 and time.monotonic() - self.last_activity >= limit:
+            if self.idle_expired():
                 get_app().exit(exception=IdleTimeout())
                 return
 
@@ -429,8 +454,11 @@ def shell_body(
     dsn_redacted: str,
     fmt: str,
     remaining: Callable[[], float] | None = None,
+    *,
+    idle_timeout: float = DEFAULT_IDLE_TIMEOUT,
 ) -> Callable[[AuditedSession], str]:
-    """What ``prodsql`` without ``-c``/``-f`` runs on an opened session (``_run._drive``)."""
+    """What ``prodsql`` without ``-c``/``-f`` runs on an opened session (``_run._drive``).
+    ``idle_timeout`` is the configured one (``Config.idle_timeout_for``), in seconds."""
     from prodsql.shell.history import history_path
 
     def body(session: AuditedSession) -> str:
@@ -440,29 +468,41 @@ def shell_body(
             label=_label(session, target_name),
             ticket=session.identity.ticket,
             history=history_path(env, target_name, dsn_redacted),
-            idle_timeout=idle_seconds(env.get("PRODSQL_IDLE_TIMEOUT", "")),
+            idle_timeout=resolve_idle_timeout(env, idle_timeout),
             vi_mode=env.get("PRODSQL_EDITING_MODE", "").lower() == "vi",
             fmt=fmt,
             remaining=remaining,
         )
         return run_shell(
-            session, options, stdout=sys.stdout, stderr=sys.stderr, banner=lambda: _banner(session)
+            session,
+            options,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            banner=lambda: _banner(session, options.idle_timeout),
         )
 
     return body
 
 
-def idle_seconds(text: str) -> float:
-    """``900``, ``900s``, ``15min``, ``1h``; empty: 15 minutes; ``0``/``off``: never."""
-    value = text.strip().lower()
-    if not value:
-        return 15 * 60.0
-    if value == "off":
-        return 0.0
-    for suffix, factor in (("min", 60), ("ms", 0.001), ("s", 1), ("h", 3600)):
-        if value.endswith(suffix):
-            return float(value[: -len(suffix)]) * factor
-    return float(value)
+def resolve_idle_timeout(env: Mapping[str, str], configured: float) -> float:
+    """``PRODSQL_IDLE_TIMEOUT`` overrides the configuration: ``15min``, ``900s``, ``1h``,
+    ``off``, or a bare number of seconds (``900``). A bad value is an error, not the default."""
+    raw = env.get("PRODSQL_IDLE_TIMEOUT", "").strip()
+    if not raw:
+        return configured
+    seconds = float(raw) if raw.isdigit() else idle_timeout_seconds(raw)
+    if seconds is None:
+        raise ConfigError(f"PRODSQL_IDLE_TIMEOUT: expected {IDLE_EXPECTED}, got {raw!r}")
+    return seconds
+
+
+def duration_words(seconds: float) -> str:
+    """900 -> '15 minutes', 3600 -> '1 hour', 45 -> '45 seconds'."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            n = int(seconds // size)
+            return f"{n} {unit}{'' if n == 1 else 's'}"
+    return f"{seconds:g} second{'' if seconds == 1 else 's'}"
 
 
 def _label(session: AuditedSession, target_name: str) -> str:
@@ -472,13 +512,18 @@ def _label(session: AuditedSession, target_name: str) -> str:
     return f"{p.db_user}@{p.dbname}" if p else target_name
 
 
-def _banner(session: AuditedSession) -> str:
+def _banner(session: AuditedSession, idle_timeout: float) -> str:
     from prodsql import __version__
 
     ident = session.identity
     mode = "WRITE mode" if session.mode is Mode.WRITE else "read-only (\\write REASON to write)"
+    idle = (
+        f"The session ends after {duration_words(idle_timeout)} without input.\n"
+        if idle_timeout > 0
+        else ""
+    )
     return (
         f"prodsql {__version__}: ticket {ident.ticket or '(break-glass)'}, {mode}. "
         "\\? for help, \\q to quit.\n"
-        f"Every statement and meta-command is recorded in {session.trail.path}\n"
+        f"Every statement and meta-command is recorded in {session.trail.path}\n" + idle
     )

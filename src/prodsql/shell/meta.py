@@ -5,6 +5,7 @@ exactly what it must not hand out."""
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import subprocess
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 
 Fields = dict[str, object]
 Handler = Callable[["Shell", str], Fields | None]
+WATCH_MIN_SECONDS = 0.1
 
 HELP = """\
 General
@@ -306,27 +308,57 @@ def _send_again(expanded: str | None) -> Handler:
     return handler
 
 
+def watch_interval(args: str) -> float | None:
+    """``\\watch``'s seconds: default 2, at least 0.1 (the server is production)."""
+    text = args.strip() or "2"
+    try:
+        seconds = float(text)
+    except ValueError:
+        return None
+    return seconds if math.isfinite(seconds) and seconds >= WATCH_MIN_SECONDS else None
+
+
 def _watch(shell: Shell, args: str) -> Fields:
+    interval = watch_interval(args)
+    if interval is None:
+        shell.err.write(
+            f"\\watch: the interval must be a number of seconds, at least "
+            f"{WATCH_MIN_SECONDS:g}: got {args.strip()!r}\n"
+        )
+        return {"result": "bad argument"}
     stmt: Statement | None = shell.last_statement
     if stmt is None:
         shell.err.write("\\watch cannot be used with an empty query\n")
         return {"result": "nothing to watch"}
+    runs, stopped = 0, None
+    pager, shell.display.pager = shell.display.pager, False  # psql's \watch pages nothing
     try:
-        interval = float(args.strip() or "2")
-    except ValueError:
-        shell.err.write(f"\\watch: not a number of seconds: {args}\n")
-        return {"result": "bad argument"}
-    runs = 0
-    try:
-        while not shell.quit:
+        while (stopped := _watch_stop(shell)) is None:
             shell.output.target.write(f"{time.strftime('%c')} (every {interval:g}s)\n\n")
             runs += 1
             if not shell.run_sql(stmt, "shell (\\watch)"):
+                stopped = f"statement {shell.last_outcome}"
                 break
-            time.sleep(max(interval, 0.1))
+            time.sleep(interval)
     except KeyboardInterrupt:
+        stopped = "Ctrl-C"
         shell.out.write("\n")
-    return {"runs": runs, "interval": interval}
+    finally:
+        shell.display.pager = pager
+    return {"runs": runs, "interval": interval, "stopped": stopped}
+
+
+def _watch_stop(shell: Shell) -> str | None:
+    """Why a \\watch ends before its next run: None while it goes on. Left alone, a watch
+    stops at the idle timeout (no keystroke) and the session ends, as at the prompt."""
+    if shell.quit:
+        return "session ends"
+    if shell.expired():
+        return "break-glass deadline"
+    if shell.idle_expired():
+        shell.idle_pending = True
+        return "idle timeout"
+    return None
 
 
 def _reset(shell: Shell, args: str) -> None:

@@ -1,6 +1,10 @@
 from __future__ import annotations
 
 import io
+import sys
+from pathlib import Path
+
+import pytest
 
 from prodsql.result import Result
 from prodsql.shell.render import Display, Output, ResultPrinter, format_expanded
@@ -56,3 +60,60 @@ def test_json_null_is_null_whatever_the_null_display() -> None:
     text = printed(Display(fmt="json", null="(null)"), [[(1, None)]])
     assert '"name": null' in text
     assert "(null)" not in text
+
+
+class Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def paged(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    rows: list[tuple[object, ...]],
+    *,
+    pager: bool = True,
+) -> tuple[str, str]:
+    """(what the terminal got, what the pager got) on a 40x10 terminal."""
+    paged_to = tmp_path / "paged.txt"
+    script = tmp_path / "pager.py"
+    script.write_text(
+        "import os, sys\n"
+        f"open({str(paged_to)!r}, 'w').write(os.environ.get('LESSSECURE', '') + '|' "
+        "+ sys.stdin.read())\n"
+    )
+    monkeypatch.setenv("PAGER", f"{sys.executable} {script}")
+    out = Tty()
+    printer = ResultPrinter(Display(pager=pager), Output(out, size=lambda: (40, 10)))
+    printer.start(["id", "name"], [23, 25])
+    printer.rows(rows)
+    printer.finish(Result(columns=["id", "name"], has_rows=True, status="SELECT"))
+    return out.getvalue(), paged_to.read_text() if paged_to.exists() else ""
+
+
+def test_a_tall_result_goes_through_the_pager_without_its_shell_escapes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal, pager = paged(tmp_path, monkeypatch, [(i, "x") for i in range(20)])
+    assert terminal == ""
+    assert pager.startswith("1|")  # LESSSECURE=1: no !command from inside less
+    assert "(20 rows)" in pager
+
+
+def test_a_wide_result_goes_through_the_pager(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal, pager = paged(tmp_path, monkeypatch, [(1, "y" * 60)])
+    assert terminal == ""
+    assert "y" * 60 in pager
+
+
+def test_a_small_result_or_pager_off_stays_on_the_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    terminal, pager = paged(tmp_path, monkeypatch, [(1, "a")])
+    assert "(1 row)" in terminal
+    assert pager == ""
+    terminal, pager = paged(tmp_path, monkeypatch, [(i, "x") for i in range(20)], pager=False)
+    assert "(20 rows)" in terminal
+    assert pager == ""

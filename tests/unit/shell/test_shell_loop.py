@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from prompt_toolkit.enums import EditingMode
 from prompt_toolkit.input import create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from prodsql.policy import Mode, Statement, evaluate
+from prodsql.errors import PolicyRefusal, StatementError
+from prodsql.policy import Action, Mode, Statement, evaluate
 from prodsql.result import Result
 from prodsql.shell.app import Shell, ShellOptions
 
@@ -29,6 +34,8 @@ class FakeSession:
         self.trail = FakeTrail()
         self.meta: list[tuple[str, str, dict[str, object]]] = []
         self.sent: list[str] = []
+        self.sources: list[str] = []  # the source of each statement run_statement got
+        self.after_run: Callable[[int], None] = lambda _n: None  # n: how many so far
 
     def record_meta(self, command: str, args: str, fields: dict[str, object]) -> None:
         self.meta.append((command, args, fields))
@@ -42,9 +49,13 @@ class FakeSession:
         return ("745",)
 
     def run_statement(self, stmt: Statement, source: str, confirm: Any, **kw: Any) -> Result:
-        c, _d = evaluate(stmt.text, self.mode)
+        c, d = evaluate(stmt.text, self.mode)
+        if d.action is Action.REFUSE:
+            raise PolicyRefusal("statement refused: " + "; ".join(d.reasons))
         kw["before_send"](c)
         self.sent.append(stmt.text)
+        self.sources.append(source)
+        self.after_run(len(self.sources))  # a test's Ctrl-C comes from here
         if c.kind == "write":
             self.txn_state = "in_transaction"
         if c.command in ("COMMIT", "ROLLBACK"):
@@ -161,3 +172,190 @@ def test_edit_puts_the_edited_text_in_the_buffer(
     session, _out = run_shell(pipe, "\\e\r\r\\q\r")
     assert session.sent == ["SELECT 42"]
     assert session.meta[0][0] == "e"
+
+
+def ctrl_c_at(run: int) -> Callable[[int], None]:
+    """Ctrl-C while the ``run``-th statement is on the server (the runner re-raises it)."""
+
+    def after_run(n: int) -> None:
+        if n == run:
+            raise KeyboardInterrupt
+
+    return after_run
+
+
+def ctrl_c_after(run: int, delay: float) -> Callable[[int], None]:
+    """A real SIGINT to the main thread ``delay`` seconds after the ``run``-th statement
+    (with a long \\watch interval, it arrives while the watch waits)."""
+
+    def send() -> None:
+        main = threading.main_thread().ident
+        assert main is not None
+        signal.pthread_kill(main, signal.SIGINT)
+
+    def after_run(n: int) -> None:
+        if n == run:
+            threading.Timer(delay, send).start()
+
+    return after_run
+
+
+def watch_meta(session: FakeSession) -> dict[str, object]:
+    [fields] = [f for c, _a, f in session.meta if c == "watch"]
+    return fields
+
+
+def test_watch_reruns_the_statement_until_ctrl_c_cancels_one(pipe: Any) -> None:
+    shell, session, out = make_shell(pipe, idle_timeout=0)
+    session.after_run = ctrl_c_at(4)
+    pipe.send_text("SELECT now();\r\\watch 0.1\rSELECT 'after';\r\\q\r")
+    assert shell.run() == "completed"
+    assert session.sent == ["SELECT now()"] * 4 + ["SELECT 'after'"]
+    # Each run is its own statement on the audited path, marked as the watch's.
+    assert session.sources == ["shell", *["shell (\\watch)"] * 3, "shell"]
+    assert watch_meta(session) == {
+        "result": "ok",
+        "runs": 3,
+        "interval": 0.1,
+        "stopped": "statement cancelled",
+    }
+    assert out.getvalue().count("(every 0.1s)") == 3
+    assert "Cancel sent to the server" in out.getvalue()
+    assert session.meta[-1][0] == "q"  # the session went on after the watch
+
+
+def test_ctrl_c_while_the_watch_waits_stops_it(pipe: Any) -> None:
+    shell, session, _out = make_shell(pipe, idle_timeout=0)
+    session.after_run = ctrl_c_after(2, delay=0.3)
+    pipe.send_text("SELECT 1;\r\\watch 60\rSELECT 2;\r\\q\r")
+    assert shell.run() == "completed"
+    assert session.sent == ["SELECT 1", "SELECT 1", "SELECT 2"]
+    assert watch_meta(session)["stopped"] == "Ctrl-C"
+    assert watch_meta(session)["runs"] == 1
+    assert shell.display.pager  # switched off only while watching
+
+
+def test_watch_on_the_same_line_runs_that_statement_first(pipe: Any) -> None:
+    shell, session, _out = make_shell(pipe, idle_timeout=0)
+    session.after_run = ctrl_c_at(3)
+    pipe.send_text("SELECT 1;\rSELECT 2 \\watch 0.1\r\\q\r")
+    assert shell.run() == "completed"
+    # psql's `SELECT ... \watch N`: the watch runs the buffer; it is not sent once more.
+    assert session.sent == ["SELECT 1", "SELECT 2", "SELECT 2"]
+    assert session.sources[1:] == ["shell (\\watch)"] * 2
+
+
+def test_watch_rejects_bad_intervals_and_an_empty_query(pipe: Any) -> None:
+    keys = "\\watch abc\r\\watch 0\r\\watch -1\r\\watch inf\r\\watch\r\\q\r"
+    session, out = run_shell(pipe, keys)
+    assert session.sent == []
+    results = [f["result"] for c, _a, f in session.meta if c == "watch"]
+    assert results == ["bad argument"] * 4 + ["nothing to watch"]
+    assert "\\watch: the interval must be a number of seconds, at least 0.1: got 'abc'" in out
+    assert "\\watch cannot be used with an empty query" in out
+
+
+def test_watch_stops_when_the_statement_is_refused(pipe: Any) -> None:
+    shell, session, out = make_shell(pipe, idle_timeout=0)
+    pipe.send_text("\\watch 0.1\r\\q\r")
+    shell.last_statement = Statement("DELETE FROM t", 1, True)  # refused in read-only mode
+    assert shell.run() == "completed"
+    assert watch_meta(session)["stopped"] == "statement refused"
+    assert watch_meta(session)["runs"] == 1
+    assert "refused" in out.getvalue()
+
+
+def test_an_unattended_watch_ends_at_the_idle_timeout(pipe: Any) -> None:
+    shell, session, out = make_shell(pipe, idle_timeout=0.5)
+    session.mode, session.txn_state = Mode.WRITE, "in_transaction"
+    pipe.send_text("SELECT 1;\r\\watch 0.1\r")
+    assert shell.run() == "idle_timeout"
+    assert watch_meta(session)["stopped"] == "idle timeout"
+    assert [c for c, _a, _f in session.meta] == ["watch", "idle_timeout"]
+    assert session.sent[-1] == "ROLLBACK"  # the open transaction is not left behind
+    assert "No input for 0.5 seconds" in out.getvalue()
+
+
+def test_a_watch_stops_at_the_break_glass_deadline(pipe: Any) -> None:
+    sent: list[str] = []  # the deadline passes once the watch has run twice
+    shell, session, out = make_shell(
+        pipe, idle_timeout=0, remaining=lambda: 0.0 if len(sent) >= 3 else 60.0
+    )
+    session.sent = sent
+    pipe.send_text("SELECT 1;\r\\watch 0.1\r")
+    assert shell.run() == "expired"
+    assert session.sent == ["SELECT 1"] * 3
+    assert watch_meta(session)["stopped"] == "break-glass deadline"
+    assert "maximum duration" in out.getvalue()
+
+
+def test_vi_mode_edits_in_normal_mode(pipe: Any) -> None:
+    shell, session, _out = make_shell(pipe, idle_timeout=0, vi_mode=True)
+    assert shell.prompt.editing_mode is EditingMode.VI
+    # Insert mode first; Escape, h (onto the 2), x (delete it): Enter runs "SELECT 1;".
+    pipe.send_text("SELECT 12;\x1b")
+    pipe.send_text("hx\r\\q\r")
+    assert shell.run() == "completed"
+    assert session.sent == ["SELECT 1"]
+
+
+def test_emacs_mode_is_the_default(pipe: Any) -> None:
+    shell, _session, _out = make_shell(pipe, idle_timeout=0)
+    assert shell.prompt.editing_mode is EditingMode.EMACS
+
+
+def test_ctrl_r_searches_the_history(pipe: Any) -> None:
+    shell, session, _out = make_shell(pipe, idle_timeout=0)
+    pipe.send_text("SELECT 41;\rSELECT 2;\r")
+
+    def search() -> None:
+        # Typed at the third prompt, once it has loaded the history (in the background).
+        while not (len(session.sent) == 2 and shell.prompt.app.is_running):
+            time.sleep(0.01)
+        time.sleep(0.2)
+        # Ctrl-R, the text, Enter takes the match into the buffer, Enter runs it.
+        pipe.send_text("\x1241\r\r\\q\r")
+
+    threading.Thread(target=search, daemon=True).start()
+    assert shell.run() == "completed"
+    assert session.sent == ["SELECT 41", "SELECT 2", "SELECT 41"]
+
+
+class DroppingSession(FakeSession):
+    """The connection drops while COMMIT is in flight; the COMMIT did land."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.reconnects = 0
+
+    def run_statement(self, stmt: Statement, source: str, confirm: Any, **kw: Any) -> Result:
+        result = super().run_statement(stmt, source, confirm, **kw)
+        if stmt.text == "COMMIT":
+            self.connected = False
+            raise StatementError("server closed the connection", status="connection_lost")
+        return result
+
+    def reconnect(self) -> None:
+        self.connected, self.reconnects = True, self.reconnects + 1
+
+    @property
+    def params(self) -> Any:
+        return type("P", (), {"params": {"options": "-c default_transaction_read_only=off"}})
+
+    def internal_row(self, sql: str, purpose: str) -> tuple[str, ...]:
+        self.sent.append(sql)
+        return ("committed",) if sql.startswith("SELECT txid_status") else ("745",)
+
+
+def test_a_commit_in_flight_is_reported_after_the_reconnect(pipe: Any) -> None:
+    shell, _fake, out = make_shell(pipe, idle_timeout=0)
+    session = DroppingSession()
+    shell.session = session  # type: ignore[assignment]
+    pipe.send_text("\\write fix\rINSERT INTO t VALUES (1);\rCOMMIT;\r\\q\r")
+    assert shell.run() == "completed"
+    assert session.reconnects == 1  # at once, to tell whether the COMMIT landed
+    assert session.sent.count("COMMIT") == 1  # never re-run
+    assert session.sent[-1] == "SELECT txid_status(745)"
+    assert "The COMMIT in flight when the connection dropped: committed." in out.getvalue()
+    [status] = [f for c, _a, f in session.meta if c == "commit_status"]
+    assert status == {"txid_status": "committed"}
