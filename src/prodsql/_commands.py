@@ -5,10 +5,19 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from prodsql._cli import _Parser
-from prodsql.errors import Error, UsageError
+from prodsql.errors import UsageError
+
+if TYPE_CHECKING:
+    from prodsql.policy import MetaCommand, Mode
+
+Verdict = dict[str, object]
+META_REASON = (
+    "psql meta-command: prodsql -c/-f refuse a script that contains one, before connecting "
+    "(nothing is sent)"
+)
 
 
 def classify_main(argv: list[str]) -> int:
@@ -18,10 +27,9 @@ def classify_main(argv: list[str]) -> int:
     p.add_argument("--write", action="store_true", help="judge as in write mode")
     p.add_argument("--json", action="store_true", help="a JSON array, one object per statement")
     ns = p.parse_args(argv)
-    from prodsql._run import _read_file
     from prodsql.policy import Mode
 
-    text = _read_file(ns.file)
+    text = read_input(ns.file)
     verdicts = classify_text(text, Mode.WRITE if ns.write else Mode.READ_ONLY)
     if ns.json:
         json.dump(verdicts, sys.stdout, indent=1, ensure_ascii=False)
@@ -31,23 +39,30 @@ def classify_main(argv: list[str]) -> int:
     return 0 if all(v["action"] == "run" for v in verdicts) else 1
 
 
-def classify_text(text: str, mode: Any) -> list[dict[str, object]]:
+def read_input(name: str) -> str:
+    """The file's text, or stdin's for ``-``: strict UTF-8 without NUL bytes (else exit 2)."""
+    from prodsql._run import _read_file, reject_nul
+
+    if name != "-":
+        return _read_file(name)
+    # Bytes, not sys.stdin's text layer: under some locales it decodes with surrogateescape,
+    # and the scanner would then fail on the surrogates instead of the input being refused.
+    data = sys.stdin.buffer.read()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"standard input: not UTF-8 text (byte {exc.start})") from None
+    return reject_nul(text, "standard input")
+
+
+def classify_text(text: str, mode: Mode) -> list[Verdict]:
+    """One verdict per statement or psql meta-command, in input order."""
     from prodsql.policy import MetaCommand, evaluate, split
 
-    verdicts: list[dict[str, object]] = []
+    verdicts: list[Verdict] = []
     for piece in split(text):
         if isinstance(piece, MetaCommand):
-            verdicts.append(
-                {
-                    "line": piece.line,
-                    "sql": f"\\{piece.name} {piece.args}".strip(),
-                    "kind": "meta",
-                    "command": f"\\{piece.name}",
-                    "objects": [],
-                    "action": "refuse",
-                    "reasons": ["psql meta-commands are not run by prodsql -c/-f"],
-                }
-            )
+            verdicts.append(_meta_verdict(piece))
             continue
         c, d = evaluate(piece.text, mode)
         verdicts.append(
@@ -65,17 +80,32 @@ def classify_text(text: str, mode: Any) -> list[dict[str, object]]:
     return verdicts
 
 
-def _print_verdicts(verdicts: list[dict[str, object]]) -> None:
+def _meta_verdict(meta: MetaCommand) -> Verdict:
+    return {
+        "line": meta.line,
+        "sql": f"\\{meta.name} {meta.args}".strip(),
+        "kind": "meta",
+        "command": f"\\{meta.name}",
+        "objects": [],
+        "flags": [],
+        "action": "refuse",
+        "reasons": [META_REASON],
+    }
+
+
+def _print_verdicts(verdicts: list[Verdict]) -> None:
     for v in verdicts:
-        first = str(v["sql"]).splitlines()[0] if v["sql"] else ""
+        sql = str(v["sql"])
+        first = sql.splitlines()[0] if sql else ""
         short = first if len(first) <= 70 else first[:67] + "..."
-        reasons = "; ".join(str(r) for r in v["reasons"])  # type: ignore[attr-defined]
         print(f"{v['line']:>5}  {v['action']:<8} {v['command']:<20} {short}")
-        if reasons and v["action"] != "run":
-            print(f"{'':>7}{reasons}")
+        reasons = v["reasons"]
+        if v["action"] != "run" and isinstance(reasons, list) and reasons:
+            print(f"{'':>7}{'; '.join(str(r) for r in reasons)}")
     counts = {a: sum(1 for v in verdicts if v["action"] == a) for a in ("run", "confirm", "refuse")}
+    noun = "statement" if len(verdicts) == 1 else "statements"
     print(
-        f"{len(verdicts)} statements: {counts['run']} run, {counts['confirm']} confirm, "
+        f"{len(verdicts)} {noun}: {counts['run']} run, {counts['confirm']} confirm, "
         f"{counts['refuse']} refuse"
     )
 
@@ -104,13 +134,11 @@ def login_main(argv: list[str]) -> int:
 
 
 def demo_main(argv: list[str]) -> int:
-    """Start a throwaway PostgreSQL with pgAudit and run a scripted session through prodsql."""
+    """Start a throwaway PostgreSQL with pgAudit and open the prodsql shell on it; without
+    a terminal, run a scripted session instead (exit 1 if a step did not end as expected)."""
     p = _Parser(prog="prodsql demo", description=demo_main.__doc__)
     p.add_argument("--keep", action="store_true", help="keep the sandbox directory afterwards")
     ns = p.parse_args(argv)
     from prodsql._demo import run_demo
 
-    try:
-        return run_demo(keep=ns.keep)
-    except Error:
-        raise
+    return run_demo(keep=ns.keep)
