@@ -9,6 +9,7 @@
    CSV-parsing it, and the full reconcile (text report to /dev/null).
 
 Usage: .venv/bin/python benchmarks/reconcile_bench.py [--sessions N] [--statements M]
+       [--data DIR] [--repeat N]
 Prints a markdown section; also written to benchmarks/results/reconcile.md.
 """
 
@@ -21,6 +22,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -162,15 +164,23 @@ sys.stderr.write(f"rss={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
 """
 
 
-def timed(code: str, *args: str) -> tuple[float, float, str]:
-    """Wall seconds, the child's own peak RSS in MiB, and its stdout."""
-    start = time.perf_counter()
-    proc = subprocess.run(
-        [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
-    )
-    elapsed = time.perf_counter() - start
-    rss_kib = int(proc.stderr.strip().rsplit("rss=", 1)[1])
-    return elapsed, rss_kib / 1024, proc.stdout.strip()
+def timed(label: str, code: str, *args: str, repeat: int = 1) -> tuple[float, float, str]:
+    """Wall seconds (the median of ``repeat`` runs), the child's own peak RSS in MiB (the
+    largest), and its stdout; each run's time and load average go to stderr."""
+    runs: list[float] = []
+    rss_kib = 0
+    stdout = ""
+    for _ in range(repeat):
+        load = os.getloadavg()[0]
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-c", code, *args], capture_output=True, text=True, check=True
+        )
+        runs.append(time.perf_counter() - start)
+        rss_kib = max(rss_kib, int(proc.stderr.strip().rsplit("rss=", 1)[1]))
+        stdout = proc.stdout.strip()
+        print(f"  {label}: {runs[-1]:.1f} s (load {load:.2f})", file=sys.stderr)
+    return statistics.median(runs), rss_kib / 1024, stdout
 
 
 def main() -> int:
@@ -182,14 +192,34 @@ def main() -> int:
         metavar="DIR",
         help="keep the generated log and trails in DIR and reuse them when already there",
     )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run each measurement N times and report the median (the machine is shared)",
+    )
     ns = p.parse_args()
     with tempfile.TemporaryDirectory(prefix="prodsql-bench-", dir="/tmp") as tmp:
         work = Path(ns.data) if ns.data else Path(tmp)
         trails, log, gen = _prepare(work, ns.sessions, ns.statements)
-        read_s, read_mib, rows = timed(CHILD_READ, str(log))
-        rec_s, rec_mib, outcome = timed(CHILD_RECONCILE, str(trails), str(log))
-        json_s, json_mib, _ = timed(CHILD_RECONCILE, str(trails), str(log), "--json")
-        nov_s, nov_mib, _ = timed(CHILD_RECONCILE, str(trails), str(log), "--no-verify")
+        loads = [os.getloadavg()[0]]
+        read_s, read_mib, rows = timed("read + csv.reader", CHILD_READ, str(log), repeat=ns.repeat)
+        rec_s, rec_mib, outcome = timed(
+            "reconcile", CHILD_RECONCILE, str(trails), str(log), repeat=ns.repeat
+        )
+        json_s, json_mib, _ = timed(
+            "reconcile --json", CHILD_RECONCILE, str(trails), str(log), "--json", repeat=ns.repeat
+        )
+        nov_s, nov_mib, _ = timed(
+            "reconcile --no-verify",
+            CHILD_RECONCILE,
+            str(trails),
+            str(log),
+            "--no-verify",
+            repeat=ns.repeat,
+        )
+        loads.append(os.getloadavg()[0])
         size = log.stat().st_size / 2**20
     lines = ns.sessions * ns.statements
     text = _report(
@@ -202,6 +232,7 @@ def main() -> int:
         (rec_s, rec_mib, outcome),
         (json_s, json_mib),
         (nov_s, nov_mib),
+        (ns.repeat, min(loads), max(loads)),
     )
     print(text)
     out = Path(__file__).parent / "results" / "reconcile.md"
@@ -237,8 +268,10 @@ def _report(
     rec: tuple[float, float, str],
     js: tuple[float, float],
     nov: tuple[float, float],
+    runs: tuple[int, float, float],
 ) -> str:
     cpu = f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"
+    times = f"its time the median of {runs[0]} runs; " if runs[0] > 1 else ""
     return "\n".join(
         [
             "## Reconcile",
@@ -247,7 +280,8 @@ def _report(
             f"across {sessions:,} sessions, scaled from a real sandbox session's lines "
             f"(PostgreSQL 15 + pgAudit), interleaved; one trail per session "
             f"(generated in {gen:.0f} s). Python {platform.python_version()}, {cpu}. "
-            "Each measurement is a fresh process; peak memory is its maximum RSS.",
+            f"Each measurement is a fresh process ({times}peak memory is its maximum RSS); "
+            f"1-minute load average {runs[1]:.2f}-{runs[2]:.2f} around them.",
             "",
             "| what | time | peak RSS |",
             "|---|---|---|",

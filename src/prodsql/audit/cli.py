@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 import time
@@ -237,7 +238,8 @@ def reconcile_main(argv: list[str]) -> int:
         )
     rec = Reconciler()
     key = _hmac_key(ns.hmac_key_name)
-    rec.add_trails(expand_trails(ns.trail), hmac_key=key, verify=not ns.no_verify)
+    trails = expand_trails(ns.trail)
+    rec.add_trails(trails, hmac_key=key, verify=not ns.no_verify, log_bytes=_log_bytes(ns))
     try:
         for events in _sources(ns, rec.problems):
             rec.feed(events)
@@ -247,6 +249,16 @@ def reconcile_main(argv: list[str]) -> int:
     rec.finish()
     tally = write_json(rec, sys.stdout) if ns.json else write_text(rec, sys.stdout)
     return exit_code(rec, tally)
+
+
+def _log_bytes(ns: argparse.Namespace) -> int:
+    """How much server log there is to read, as far as it is known beforehand (local
+    files; compressed ones count at their compressed size)."""
+    total = 0
+    for name in ns.server_log:
+        with contextlib.suppress(OSError):  # reading it will say what is wrong
+            total += Path(name).stat().st_size
+    return total
 
 
 def _reconcile_parser() -> _Parser:

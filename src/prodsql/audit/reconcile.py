@@ -2,8 +2,10 @@
 
 1. Each trail is scanned once for what the server should show: one byte per statement
    (must appear / may be absent) and, later, the server STATEMENT_ID that matched it.
-   With add_trails, worker processes verify the hash chains meanwhile (the hashing is
-   most of the work, and it needs nothing from the log).
+   With add_trails, worker processes verify the hash chains and scan each trail from the
+   same parse; a share of the trails is only scanned here first and verified by a worker
+   while the log is read (the hashing is most of the work, and the log needs nothing
+   from it).
 2. The server log is streamed once. A line whose text starts with a prodsql tag is
    matched by (session id, sequence). Untagged lines are grouped by STATEMENT_ID within
    their server session: a group that holds a tagged line is that statement's
@@ -35,6 +37,7 @@ from prodsql.audit.trails import (
     scan_expected,
     scan_trail,
 )
+from prodsql.errors import TrailFormatError
 from prodsql.trail import VerifyResult, verify_file
 from prodsql.trail.verify import BackgroundVerify
 
@@ -100,7 +103,7 @@ class UntrackedSession:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class TrailState:
     """Per-trail counters; mutable while the log streams."""
 
@@ -128,7 +131,7 @@ class TrailState:
         return key in info.server_ids or (pid is not None and pid in info.backend_pids)
 
 
-@dataclass
+@dataclass(slots=True)
 class _ServerSession:
     key: str
     pid: int | None
@@ -169,25 +172,60 @@ class Reconciler:
         return state.info
 
     def add_trails(
-        self, paths: Sequence[Path], *, hmac_key: bytes | None = None, verify: bool = True
+        self,
+        paths: Sequence[Path],
+        *,
+        hmac_key: bytes | None = None,
+        verify: bool = True,
+        log_bytes: int = 0,
     ) -> None:
         """add_trail for each path, the hash chains verified in worker processes, which
         also scan each trail from the records they verify (one parse for both); a trail a
-        worker did not scan is scanned here."""
+        worker did not scan is scanned here.
+
+        ``log_bytes``, the size of the server log about to be fed, lets the reading of
+        the log overlap verification: a share of the trails that takes about as long to
+        verify as the log to read is only scanned here now, and verified by one worker
+        while the log is fed (:meth:`finish` collects the verdicts).
+        """
         if not verify:
-            for path in paths:
-                self._scan(path)
+            self._read_in_background(paths)
             return
-        background = BackgroundVerify(paths, hmac_key=hmac_key, reader=_READER)
+        later = _verify_later(paths, log_bytes)
+        now = [path for i, path in enumerate(paths) if i not in later]
+        background = BackgroundVerify(now, hmac_key=hmac_key, reader=_READER)
         try:
-            verdicts = background.results()
+            early = {i: _try_read(paths[i]) for i in later}
+            verdicts = iter(background.results())
         except BaseException:
             background.close()
             raise
-        for path, verdict, reading in zip(paths, verdicts, background.readings(), strict=True):
-            scanned = from_reading(path, reading)
+        readings = iter(background.readings())
+        deferred: list[TrailState] = []
+        for i, path in enumerate(paths):
+            scanned = early[i] if i in later else from_reading(path, next(readings))
             state = self._scan(path) if scanned is None else self._add(*scanned)
-            _set_integrity(state, verdict)
+            if i in later:
+                deferred.append(state)
+            else:
+                _set_integrity(state, next(verdicts))
+        if deferred:
+            verifying = BackgroundVerify(
+                [st.info.path for st in deferred], hmac_key=hmac_key, workers=1
+            )
+            self._verifying.append((deferred, verifying))
+
+    def _read_in_background(self, paths: Sequence[Path]) -> None:
+        """Scan the trails in worker processes, unverified; in order, as _scan would."""
+        background = BackgroundVerify(paths, reader=_READER, verify=False)
+        try:
+            readings = background.readings()
+        except BaseException:
+            background.close()
+            raise
+        for path, reading in zip(paths, readings, strict=True):
+            scanned = from_reading(path, reading)
+            self._add(*(_read(path) if scanned is None else scanned))
 
     def abandon(self) -> None:
         """Stop the verification add_trails started: reading failed, no report follows."""
@@ -196,8 +234,7 @@ class Reconciler:
         self._verifying.clear()
 
     def _scan(self, path: Path) -> TrailState:
-        info = TrailInfo(path=path)
-        return self._add(info, expect_bytes(scan_expected(path, info)))
+        return self._add(*_read(path))
 
     def _add(self, info: TrailInfo, expect: bytearray) -> TrailState:
         state = TrailState(info, "not checked", None, expect, array("q", bytes(8 * len(expect))))
@@ -210,9 +247,10 @@ class Reconciler:
     # -- the server log
 
     def feed(self, events: Iterable[LogEvent]) -> None:
+        audit = self._audit
         for event in events:
             if isinstance(event, AuditEntry):
-                self._audit(event)
+                audit(event)
             elif event.event == "authorized":
                 self._session(event.ctx.session_id, event, create=False)
             else:
@@ -230,22 +268,37 @@ class Reconciler:
                 _set_integrity(state, result)
 
     def _audit(self, entry: AuditEntry) -> None:
+        # Once per AUDIT line: kept to the few steps most lines need.
         self.audit_lines += 1
-        tag = _TAG_RE.match(entry.statement) if entry.statement.startswith(("/", " ")) else None
-        session = self._session(entry.ctx.session_id, entry, create=tag is not None)
+        statement = entry.statement
+        tag = _TAG_RE.match(statement) if statement.startswith(("/", " ")) else None
+        ctx = entry.ctx
+        session = self._sessions.get(ctx.session_id or f"pid:{ctx.pid}")
         if session is None:
-            return
+            session = self._session(ctx.session_id, entry, create=tag is not None)
+            if session is None:
+                return
         session.audit_lines += 1
-        if tag is not None:
-            self._link_by_tag(session, tag.group(1))
+        if tag is None:
+            self._untagged(session, entry)
+            return
+        sid, seq = tag.groups()
+        if session.trail is None:
+            self._link_by_tag(session, sid)
+        if session.group_untagged:
+            if entry.statement_id != session.group_id:
+                self._flush_group(session)
+            else:  # the group's untagged lines were this statement's substatements
+                session.group_untagged.clear()
+        session.group_id = entry.statement_id
+        session.group_tagged = True
+        self._tagged(session, entry, sid, int(seq))
+
+    def _untagged(self, session: _ServerSession, entry: AuditEntry) -> None:
         if entry.statement_id != session.group_id:
             self._flush_group(session)
             session.group_id = entry.statement_id
-        if tag is not None:
-            session.group_tagged = True
-            session.group_untagged.clear()
-            self._tagged(session, entry, tag.group(1), int(tag.group(2)))
-        elif not session.group_tagged:
+        if not session.group_tagged:
             session.group_untagged.append(entry)
 
     def _tagged(self, session: _ServerSession, entry: AuditEntry, sid: str, seq: int) -> None:
@@ -310,9 +363,12 @@ class Reconciler:
             )
 
     def _flush_group(self, session: _ServerSession) -> None:
-        untagged, session.group_untagged = session.group_untagged, []
+        untagged = session.group_untagged
         session.group_tagged = False
-        if not untagged or session.trail is None:
+        if not untagged:
+            return
+        session.group_untagged = []
+        if session.trail is None:
             return
         if session.own:
             session.trail.candidates.append(untagged[0])
@@ -339,6 +395,18 @@ class Reconciler:
                 yield from self._trail_findings(sid, trail)
         yield from self.extras
 
+    def matched_count(self, sid: str) -> int | None:
+        """How many statements matched in the trail of session ``sid`` when every one it
+        expects did (its findings are then all MATCHED, and need no reading); else None."""
+        trail = self.trails[sid]
+        if not _all_matched(trail):
+            return None
+        return len(trail.expect) - trail.expect.count(0)
+
+    def trail_findings(self, sid: str) -> Iterator[Finding]:
+        """The findings of one trail, streamed again (what :meth:`findings` yields for it)."""
+        return self._trail_findings(sid, self.trails[sid])
+
     def _trail_findings(self, sid: str, trail: TrailState) -> Iterator[Finding]:
         leftover = _match_candidates(trail) if trail.candidates else []
         server = ", ".join(sorted(trail.info.server_ids)) or None
@@ -358,10 +426,50 @@ class Reconciler:
             )
 
 
+def _read(path: Path) -> tuple[TrailInfo, bytearray]:
+    info = TrailInfo(path=path)
+    return info, expect_bytes(scan_expected(path, info))
+
+
+def _try_read(path: Path) -> tuple[TrailInfo, bytearray] | None:
+    """_read, or None for a trail that cannot be read (add_trails reads it again in its
+    turn, so the error raised is the first trail's in order)."""
+    try:
+        return _read(path)
+    except TrailFormatError:
+        return None
+
+
+# Verifying a byte of trail costs about this many bytes of server log read: measured
+# with benchmarks/reconcile_bench.py (csvlog), where verifying a trail record and
+# reading an AUDIT line are about 14 and 7 us for about 400 and 300 bytes.
+_LOG_BYTES_PER_TRAIL_BYTE = 1.5
+
+
+def _verify_later(paths: Sequence[Path], log_bytes: int) -> set[int]:
+    """The trails (by index, from the last) to verify while the log is read: about as
+    much verifying as reading ``log_bytes`` of log, and never more than half."""
+    sizes = [_size(path) for path in paths]
+    budget = min(log_bytes / _LOG_BYTES_PER_TRAIL_BYTE, sum(sizes) / 2)
+    later: set[int] = set()
+    for i in range(len(paths) - 1, -1, -1):
+        if sizes[i] > budget:
+            break
+        budget -= sizes[i]
+        later.add(i)
+    return later
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 def _all_matched(trail: TrailState) -> bool:
-    return not trail.candidates and all(
-        trail.found[i] for i, want in enumerate(trail.expect) if want
-    )
+    # found[i] is set only where expect[i] is, so equal zero counts mean all found.
+    return not trail.candidates and trail.found.count(0) == trail.expect.count(0)
 
 
 def _matched_only(sid: str, trail: TrailState) -> Iterator[Finding]:

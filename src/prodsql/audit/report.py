@@ -28,6 +28,11 @@ class Tally:
         if finding.category is not Category.MATCHED:
             self.exceptions.append(finding)
 
+    def add(self, session: str, category: Category, count: int) -> None:
+        """``count`` findings of ``category`` in ``session``, without their text."""
+        if count:
+            self.counts[(session, category)] += count
+
     def total(self, category: Category) -> int:
         return sum(n for (_, c), n in self.counts.items() if c is category)
 
@@ -101,13 +106,27 @@ def _summary(rec: Reconciler, tally: Tally) -> dict[str, object]:
 
 
 def write_text(rec: Reconciler, out: IO[str]) -> Tally:
-    tally = Tally()
-    for finding in rec.findings(matched_text=False):
-        tally.take(finding)
+    tally = _tally(rec)
     for sid, trail in rec.trails.items():
         _session_text(sid, trail, tally, out)
     _untracked_text(rec, out)
     _totals_text(rec, tally, out)
+    return tally
+
+
+def _tally(rec: Reconciler) -> Tally:
+    """Every finding counted, as ``rec.findings()`` would give them; a trail whose every
+    statement matched is counted without reading it again or building its findings."""
+    tally = Tally()
+    for sid in rec.trails:
+        matched = rec.matched_count(sid)
+        if matched is not None:
+            tally.add(sid, Category.MATCHED, matched)
+            continue
+        for finding in rec.trail_findings(sid):
+            tally.take(finding)
+    for finding in rec.extras:
+        tally.take(finding)
     return tally
 
 

@@ -40,8 +40,13 @@ def canonical_bytes(record: Mapping[str, object]) -> bytes:
     """The bytes the hash and HMAC cover: the record without ``hash``/``hmac``,
     keys sorted, no whitespace, UTF-8. Raises TypeError/ValueError for values JSON
     cannot carry exactly (objects, NaN) and UnicodeEncodeError for lone surrogates."""
-    body = {k: v for k, v in record.items() if k not in _UNSEALED}
-    if _CANONICAL_C is not None and type(body) is dict:
+    if type(record) is dict:
+        body = record.copy()  # much cheaper than a comprehension over the items
+        body.pop("hash", None)
+        body.pop("hmac", None)
+    else:
+        body = {k: v for k, v in record.items() if k not in _UNSEALED}
+    if _CANONICAL_C is not None:
         try:
             return "".join(_CANONICAL_C(body, 0)).encode("utf-8")
         except (TypeError, ValueError, RecursionError):
@@ -114,6 +119,14 @@ def parse_line(raw: bytes) -> dict[str, object]:
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 text (byte {exc.start})") from None
     try:
+        # What the decoder does for a line the writer wrote, without its Python wrapper;
+        # anything else (or any error) goes the usual way, which names the problem.
+        found, end = _STRICT_SCAN(text, 0)
+        if type(found) is dict and end == len(text) - 1 and text.endswith("\n"):
+            return found
+    except (ValueError, StopIteration, RecursionError):
+        pass
+    try:
         # json.loads names a BOM in its message; the decoder alone would not.
         bom = text.startswith("\ufeff")
         value: object = _decode_slowly(text) if bom else _DECODER.decode(text)
@@ -147,5 +160,82 @@ def _no_constant(name: str) -> object:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_Scan = Callable[[str, int], tuple[object, int]]
+
+
+def _scanner(decoder: json.JSONDecoder) -> _Scan:
+    """What ``decoder.decode`` calls to read the value at an index (an attribute the
+    typing stubs leave out): called directly, it spares decode's Python wrapper."""
+    scan: _Scan = vars(decoder)["scan_once"]
+    return scan
+
+
 # Built once: json.loads with keyword arguments builds a decoder for every line.
 _DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+_STRICT_SCAN = _scanner(_DECODER)
+
+
+# -- the verifier's fast path ------------------------------------------------------------
+
+
+def sealed_line(raw: bytes) -> tuple[dict[str, object], bytes] | None:
+    """A complete line as the record and its canonical bytes, in one pass that costs
+    less than :func:`parse_line` and :func:`canonical_bytes`; None when the line is not
+    as a writer writes it (the caller then uses those two, which say what is wrong).
+
+    A record is the same as :func:`parse_line`'s whenever this returns one: the line is
+    read without the check for repeated keys, and the length of the text stands in for
+    it. Every value on a line is at least as long as its canonical encoding (JSON has
+    no shorter way to write a string, number or literal than the encoder's, except a
+    float in another form, which :func:`_written_float` turns away; whitespace and the
+    order of keys add or change nothing), so a line as long as the canonical encoding
+    of what was read, with its ``hash`` and ``hmac``, holds nothing more: not a key
+    twice, whose first value the reading dropped.
+    """
+    if _CANONICAL_C is None:
+        return None
+    try:
+        text = raw.decode("utf-8")
+        record, end = _WRITTEN_SCAN(text, 0)
+    except (ValueError, StopIteration, RecursionError):
+        return None
+    if type(record) is not dict or end != len(text) - 1 or not text.endswith("\n"):
+        return None
+    body = record.copy()
+    seal = _seal_length(body.pop("hash", None))
+    mac = _seal_length(body.pop("hmac")) if "hmac" in body else 0
+    if seal is None or mac is None or not body:
+        return None
+    try:
+        canonical = "".join(_CANONICAL_C(body, 0))
+        if len(canonical) + seal + mac != end:
+            return None
+        return record, canonical.encode("utf-8")
+    except (TypeError, ValueError, RecursionError):  # NaN, a lone surrogate
+        return None
+
+
+_SEAL_NAME = len(',"hash":')  # "hmac" is as long
+_encode_string = json.encoder.encode_basestring
+
+
+def _seal_length(value: object) -> int | None:
+    """How much ``,"hash":VALUE`` adds to the canonical text; None for what no writer
+    writes (a missing hash, a value not a string)."""
+    if type(value) is not str:
+        return None
+    return _SEAL_NAME + len(_encode_string(value))
+
+
+def _written_float(text: str) -> float:
+    """A float only as the encoder writes it (``repr``); any other form is refused, as
+    it may be shorter than its canonical encoding (``1e5`` for ``100000.0``)."""
+    value = float(text)
+    if float.__repr__(value) != text:
+        raise ValueError("a float the writer would write otherwise")
+    return value
+
+
+# Without object_pairs_hook the C scanner builds the objects itself: sealed_line's length
+# check stands in for _unique_keys.
+_WRITTEN_SCAN = _scanner(json.JSONDecoder(parse_float=_written_float, parse_constant=_no_constant))

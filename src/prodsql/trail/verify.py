@@ -31,6 +31,7 @@ from prodsql.trail.records import (
     parse_line,
     record_hash,
     record_hmac,
+    sealed_line,
 )
 
 
@@ -69,7 +70,7 @@ class _Found(Exception):
         self.text = text
 
 
-@dataclass
+@dataclass(slots=True)
 class _Chain:
     """What the records verified so far promise about the next one."""
 
@@ -180,9 +181,13 @@ def _result(
 
 
 def _check_line(raw: bytes, line: int, chain: _Chain) -> dict[str, object]:
-    record = _parse(raw, line)
-    if not _passes(record, chain):
-        _find_problem(record, line, chain)
+    sealed = sealed_line(raw)
+    if sealed is not None and _passes(sealed[0], chain, sealed[1]):
+        record = sealed[0]
+    else:
+        record = _parse(raw, line)
+        if not _passes(record, chain, None):
+            _find_problem(record, line, chain)
     chain.records += 1
     chain.last_hash = str(record["hash"])
     if chain.session_id is None:
@@ -202,8 +207,9 @@ def _find_problem(record: dict[str, object], line: int, chain: _Chain) -> None:
             raise _Found(VerifyStatus.TAMPERED, where + problem)
 
 
-def _passes(record: dict[str, object], chain: _Chain) -> bool:
-    """Whether every one of _CHECKS would pass, answered in one go for the usual record.
+def _passes(record: dict[str, object], chain: _Chain, payload: bytes | None) -> bool:
+    """Whether every one of _CHECKS would pass, answered in one go for the usual record;
+    ``payload`` is its canonical bytes when already known.
 
     Stricter than the checks, never looser: a False only sends the record through them.
     ``prev`` needs no hex check when it equals the last hash (hex, or GENESIS), nor
@@ -226,10 +232,11 @@ def _passes(record: dict[str, object], chain: _Chain) -> bool:
         or (kind == "session_end" and get("final_hash", prev) != prev)
     ):
         return False
-    try:
-        payload = canonical_bytes(record)
-    except (ValueError, RecursionError):
-        return False
+    if payload is None:
+        try:
+            payload = canonical_bytes(record)
+        except (ValueError, RecursionError):
+            return False
     if record_hash(payload) != get("hash"):
         return False
     return chain.key is None or _hmac_matches(chain.key, payload, get("hmac"))
@@ -376,6 +383,9 @@ class BackgroundVerify:
     verification parses: the function gets the path and an iterator of the records (None
     when the file did not verify: it then reads the file itself) and returns a JSON value,
     which :meth:`readings` gives back (None for a share verified here).
+
+    With ``verify`` False the workers only read (``reader`` then gets None for every
+    file), and :meth:`results` is empty.
     """
 
     def __init__(
@@ -385,9 +395,13 @@ class BackgroundVerify:
         hmac_key: bytes | None = None,
         workers: int | None = None,
         reader: str | None = None,
+        verify: bool = True,
     ) -> None:
+        if not (verify or reader):
+            raise ValueError("nothing to do: neither verify nor a reader")
         self._key = hmac_key
         self._reader = reader
+        self._verify = verify
         count = max(1, min(len(paths), workers or os.cpu_count() or 1))
         self._shares = [list(paths[i::count]) for i in range(count)]
         self._readings: list[object] = [None] * len(paths)
@@ -398,7 +412,7 @@ class BackgroundVerify:
             return None
         key = self._key.hex() if self._key is not None else None
         paths = [str(p) for p in share]
-        request = json.dumps({"key": key, "paths": paths, "reader": self._reader}).encode()
+        request = {"key": key, "paths": paths, "reader": self._reader, "verify": self._verify}
         try:
             proc = subprocess.Popen(
                 [sys.executable, "-c", _WORKER],
@@ -409,10 +423,13 @@ class BackgroundVerify:
             )
         except OSError:
             return None
-        return _send(proc, request)
+        return _send(proc, json.dumps(request).encode())
 
     def results(self) -> list[VerifyResult]:
         """Every file's result, in the order given; waits for the workers."""
+        if not self._verify:
+            self._collect_readings()
+            return []
         results: list[VerifyResult | None] = [None] * sum(len(s) for s in self._shares)
         count = len(self._shares)
         for i, (share, proc) in enumerate(zip(self._shares, self._procs, strict=True)):
@@ -427,8 +444,17 @@ class BackgroundVerify:
 
     def readings(self) -> list[object]:
         """What ``reader`` returned for each file (None where a worker did not deliver);
-        complete once :meth:`results` returned."""
+        complete once :meth:`results` returned (without ``verify``, this waits for it)."""
+        if not self._verify:
+            self._collect_readings()
         return self._readings
+
+    def _collect_readings(self) -> None:
+        count = len(self._shares)
+        for i, (share, proc) in enumerate(zip(self._shares, self._procs, strict=True)):
+            if proc is not None:
+                self._readings[i::count] = _collect_read(proc, share) or [None] * len(share)
+        self._procs = [None] * count
 
     def close(self) -> None:
         """Stop the workers that are still running."""
@@ -487,6 +513,22 @@ def _collect(
     return (results, readings) if same else None
 
 
+def _collect_read(proc: subprocess.Popen[bytes], share: list[Path]) -> list[object] | None:
+    """A read-only worker's readings, or None when it did not deliver them."""
+    if proc.stdout is None:
+        return None
+    with proc.stdout:
+        answer = proc.stdout.read()
+    if proc.wait() != 0:
+        return None
+    try:
+        items = json.loads(answer)
+        readings = [item["reading"] for item in items]
+    except (ValueError, TypeError, KeyError):
+        return None
+    return readings if len(readings) == len(share) else None
+
+
 def serve_verify() -> None:
     """The worker: a JSON request on stdin, a JSON list of results on stdout."""
     request = json.load(sys.stdin.buffer)
@@ -494,11 +536,14 @@ def serve_verify() -> None:
     paths = [Path(p) for p in request["paths"]]
     name = request.get("reader")
     if not name:
-        answer = [_to_json(r) for r in verify_files(paths, key)]
+        answer: list[dict[str, object]] = [_to_json(r) for r in verify_files(paths, key)]
     else:
         module, _, function = name.partition(":")
         read = getattr(importlib.import_module(module), function)
-        answer = [_verify_and_read(path, key, read) for path in paths]
+        if request.get("verify", True):
+            answer = [_verify_and_read(path, key, read) for path in paths]
+        else:
+            answer = [{"reading": read(path, None)} for path in paths]
     sys.stdout.write(json.dumps(answer))
 
 

@@ -144,3 +144,36 @@ def test_log_times_with_zone_names_offsets_and_milliseconds() -> None:
     assert parse_log_time("2025-01-02 03:04:05.500 UTC") == 1735787045.5
     assert parse_log_time("2025-01-02 05:04:05 +02") == 1735787045.0
     assert parse_log_time("yesterday") is None
+
+
+def test_a_csvlog_record_the_csv_module_refuses_is_counted_and_reading_goes_on() -> None:
+    import csv
+
+    lines = (DATA / "session.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    huge = "x" * (csv.field_size_limit() + 1)
+    broken = [*lines[:6], f"a,{huge}\n", *lines[6:]]
+    problems = LogProblems()
+    events = list(parse_lines(broken, "c.csv", problems, fmt=LogFormat.CSVLOG))
+    assert problems.count == 1
+    assert problems.examples[0].startswith("c.csv:7: not a csvlog record (field larger")
+    clean = list(parse_lines(lines, "c.csv", LogProblems(), fmt=LogFormat.CSVLOG))
+    assert [e.ctx.line for e in events] == [e.ctx.line + (e.ctx.line > 6) for e in clean]
+    assert [e for e in events if isinstance(e, AuditEntry)] != []
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        'SESSION,1,1,READ,SELECT,,,"SELECT 1, 2",<none>',
+        'SESSION,1,1,READ,SELECT,,,"SELECT \'a,""b""\'\nFROM t",<none>',
+        'SESSION,4,1,WRITE,INSERT,TABLE,public.t,"INSERT INTO t VALUES ($1)","""x"",42"',
+        "SESSION,2,1,READ,SELECT,,,SELECT 1,<none>",
+        'SESSION,2,1,READ,SELECT,,,"unterminated',
+    ],
+)
+def test_audit_fields_are_the_csv_modules(message: str) -> None:
+    import csv
+
+    from prodsql.audit.logs import audit_fields
+
+    assert audit_fields("AUDIT: " + message) == next(csv.reader([message]))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -235,3 +236,96 @@ def test_add_trails_verifies_in_the_background_as_add_trail_does(
         results.append((states, list(rec.findings())))
     assert results[0] == results[1]
     assert [s for s, _ in results[1][0]] == ["intact", "tampered"]
+
+
+def _three_trails(trail_dir: Path, tmp_path: Path) -> list[Path]:
+    """The captured session (intact), a bigger one of its own, and a small tampered one."""
+    intact = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    bigger = tmp_path / "bigger"
+    bigger.mkdir()
+    big = write_trail(bigger, [*CAPTURED_STATEMENTS] * 4, sid="cafe0003", server_id=None, pid=2)
+    small = tmp_path / "small"
+    small.mkdir()
+    tampered = _mixed_trail(small)
+    tampered.write_text(tampered.read_text(encoding="utf-8").replace("SELECT 1", "SELECT 2", 1))
+    return [intact, big, tampered]
+
+
+def _outcome(rec: Reconciler) -> tuple[object, ...]:
+    rec.feed(read_log_file(DATA / "session.csv", rec.problems))
+    rec.finish()
+    states = [(sid, t.integrity, t.integrity_problem) for sid, t in rec.trails.items()]
+    return states, list(rec.findings()), dict(rec.untracked), rec.problems
+
+
+def test_add_trails_verifies_a_share_while_the_log_is_read(trail_dir: Path, tmp_path: Path) -> None:
+    from prodsql.audit.reconcile import _verify_later
+
+    paths = _three_trails(trail_dir, tmp_path)
+    assert _verify_later(paths, 10**9) == {2}  # the last, up to half the bytes
+    assert _verify_later(paths, 0) == set()
+    one_by_one = Reconciler()
+    for path in paths:
+        one_by_one.add_trail(path)
+    overlapped = Reconciler()
+    overlapped.add_trails(paths, log_bytes=10**9)
+    assert [[s.integrity for s in states] for states, _ in overlapped._verifying] == [
+        ["not checked"]
+    ]
+    assert _outcome(overlapped) == _outcome(one_by_one)
+    assert not overlapped._verifying
+    assert [t.integrity for t in overlapped.trails.values()] == ["intact", "intact", "tampered"]
+
+
+def test_add_trails_without_verifying_reads_in_the_background_as_add_trail_does(
+    trail_dir: Path, tmp_path: Path
+) -> None:
+    paths = _three_trails(trail_dir, tmp_path)
+    one_by_one = Reconciler()
+    for path in paths:
+        one_by_one.add_trail(path, verify=False)
+    background = Reconciler()
+    background.add_trails(paths, verify=False)
+    assert _outcome(background) == _outcome(one_by_one)
+    assert {t.integrity for t in background.trails.values()} == {"not checked"}
+
+
+def test_add_trails_names_the_first_unreadable_trail_whichever_is_verified_later(
+    trail_dir: Path, tmp_path: Path
+) -> None:
+    from prodsql.errors import TrailFormatError
+
+    paths = _three_trails(trail_dir, tmp_path)
+    for path in (paths[0], paths[2]):
+        path.write_text("not json\n", encoding="utf-8")
+    for log_bytes in (0, 10**9):
+        with pytest.raises(TrailFormatError, match=str(paths[0])):
+            Reconciler().add_trails(paths, log_bytes=log_bytes)
+    with pytest.raises(TrailFormatError, match=str(paths[0])):
+        Reconciler().add_trails(paths, verify=False)
+
+
+def test_the_text_report_counts_what_the_findings_say(
+    trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prodsql.audit.report import Tally, write_text
+
+    # Without the untagged line, a trail of the first three statements matches in full.
+    lines = (DATA / "session.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    log = tmp_path / "tagged.csv"
+    log.write_text("".join(x for x in lines if "untagged" not in x), encoding="utf-8")
+    paths = _three_trails(trail_dir, tmp_path)
+    paths[0].unlink()
+    paths[0] = write_trail(trail_dir, CAPTURED_STATEMENTS[:3])
+    rec = Reconciler()
+    rec.add_trails(paths)
+    rec.feed(read_log_file(log, rec.problems))
+    rec.finish()
+    assert [rec.matched_count(sid) for sid in rec.trails] == [3, None, None]
+    expected = Tally()
+    for finding in rec.findings():
+        expected.take(finding)
+    got = write_text(rec, sys.stdout)
+    assert got.counts == expected.counts
+    assert got.exceptions == expected.exceptions
+    assert "matched 3, missing on server 0" in capsys.readouterr().out

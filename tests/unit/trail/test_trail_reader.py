@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -54,3 +56,37 @@ def test_binary_file(tmp_path: Path) -> None:
     path.write_bytes(b"\xff\xfe\x00garbage\n")
     with pytest.raises(TrailFormatError, match="line 1: not UTF-8"):
         list(read_records(path))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        b'{"v":1,"a":[1,{"b":null}]}\n',  # as the writer writes it
+        b'{"v": 1, "a": "\\u00e9"}  \n',  # spaces, an escape, blanks before the newline
+        b'{"v":1}\r\n',
+        b'  {"v":1}\n',
+        b'{"v":1,"f":1e5}\n',
+    ],
+)
+def test_parse_line_reads_any_json_object_line(line: bytes) -> None:
+    from prodsql.trail.records import parse_line
+
+    assert parse_line(line) == json.loads(line)
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        (b'{"v":1,"v":2}\n', "key 'v' appears twice"),
+        (b'{"v":1}{"v":2}\n', "not JSON (Extra data"),
+        (b'{"v":NaN}\n', "NaN is not valid JSON"),
+        (b"[1]\n", "a JSON list, not an object"),
+        (b'\xef\xbb\xbf{"v":1}\n', "not JSON"),
+        (b'{"v":"\xff"}\n', "not UTF-8 text (byte 6)"),
+    ],
+)
+def test_parse_line_names_what_is_wrong(line: bytes, words: str) -> None:
+    from prodsql.trail.records import parse_line
+
+    with pytest.raises(ValueError, match=re.escape(words)):
+        parse_line(line)

@@ -387,3 +387,157 @@ def test_background_verify_close_stops_the_workers(make_trail: MakeTrail) -> Non
     background = BackgroundVerify([make_trail()], workers=1)
     background.close()
     background.close()
+
+
+# -- the fast path: sealed_line must agree with parse_line + canonical_bytes -------------
+
+TRICKY: list[dict[str, object]] = [
+    {"text": "é ünï 日本 \U0001f600 \u2028\u2029 \x7f", "n": -0, "big": 10**40},
+    {"text": 'quote " backslash \\ slash / tab \t nl \n cr \r bell \x07 nul \x00 \x1f'},
+    {"f": [0.1, 1.5, -0.0, 1e16, 1e-7, 123456789.125, 5e-324, 1.7976931348623157e308]},
+    {"nested": {"z": {"b": [1, {"y": None, "x": True}], "a": False}, "a": [], "m": {}}},
+    {"classification": {"kind": "read", "command": "SELECT", "objects": ["t"], "flags": []}},
+    {"empty": "", "keys": {"": 1, "é": 2, "A": 3, "a": 4, "\u00e9\u0301": 5}},
+]
+
+
+def _written(
+    fields: dict[str, object], key: bytes | None = None
+) -> tuple[bytes, dict[str, object]]:
+    """A line as the writer writes it (insertion order, compact, sealed)."""
+    record: dict[str, object] = {"v": 1, "seq": 0, "ts": "t", "sid": "s", "kind": "meta"}
+    record.update(fields)
+    record["prev"] = "0" * 64
+    payload = canonical_bytes(record)
+    record["hash"] = record_hash(payload)
+    if key is not None:
+        record["hmac"] = record_hmac(key, payload)
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    return line.encode(), record
+
+
+@pytest.mark.parametrize("fields", TRICKY)
+@pytest.mark.parametrize("key", [None, b"k"])
+def test_sealed_line_is_parse_line_and_canonical_bytes(
+    fields: dict[str, object], key: bytes | None
+) -> None:
+    from prodsql.trail.records import parse_line, sealed_line
+
+    line, record = _written(fields, key)
+    sealed = sealed_line(line)
+    assert sealed is not None
+    got, payload = sealed
+    assert got == parse_line(line) == record
+    assert list(got) == list(record)
+    assert payload == canonical_bytes(record)
+    reference = json.dumps(
+        {k: v for k, v in record.items() if k not in ("hash", "hmac")},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    ).encode()
+    assert payload == reference
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ('"v":1,', '"v":1, '),  # whitespace
+        ('"n":1', '"n":1.0e0'),  # a float in another form
+        ('"n":1', '"n":10E-1'),
+        ('"s":"é"', '"s":"\\u00e9"'),  # an escape the encoder does not write
+        ('"s":"é"', '"s":"\\u00E9"'),
+        ('"v":1,', '"v":1,"v":1,'),  # a repeated key
+    ],
+)
+def test_sealed_line_declines_what_a_writer_does_not_write(old: str, new: str) -> None:
+    from prodsql.trail.records import parse_line, sealed_line
+
+    line, _ = _written({"n": 1, "s": "é"})
+    changed = line.decode().replace(old, new, 1).encode()
+    assert changed != line
+    assert sealed_line(changed) is None
+    if new.count('"v"') == 2:
+        with pytest.raises(ValueError, match="appears twice"):
+            parse_line(changed)
+    elif "E-1" not in new and "e0" not in new:
+        assert parse_line(changed) == parse_line(line)
+
+
+def _forge(
+    path: Path,
+    index: int,
+    edit: Callable[[dict[str, object]], str],
+    fields: dict[str, object] | None = None,
+) -> None:
+    """Replace one record by a resealed one (with ``fields`` added), written as ``edit``
+    returns it."""
+    lines = lines_of(path)
+    record = load(lines[index])
+    record.update(fields or {})
+    record.pop("hash")
+    record["hash"] = record_hash(canonical_bytes(record))
+    lines[index] = (edit(record) + "\n").encode()
+    rewrite(path, lines)
+
+
+def _compact(record: dict[str, object]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+
+
+def test_a_resealed_record_with_a_repeated_key_is_tampering(make_trail: MakeTrail) -> None:
+    # The hash covers what a reader keeps (the last value); the line says more.
+    path = make_trail()
+    _forge(path, 1, lambda r: _compact(r).replace('"stmt":', '"stmt":7,"stmt":', 1))
+    assert_tampered(path, 2, "key 'stmt' appears twice")
+
+
+def test_a_repeated_key_cannot_hide_behind_shorter_floats(make_trail: MakeTrail) -> None:
+    # 1e5 is shorter than its canonical 100000.0: five of them pay for a repeated key.
+    path = make_trail()
+
+    def edit(record: dict[str, object]) -> str:
+        text = _compact(record).replace("100000.0", "1e5")
+        return text.replace('"f":', '"f":0,"f":', 1)
+
+    _forge(path, 1, edit, {"f": [100000.0] * 5})
+    assert_tampered(path, 2, "key 'f' appears twice")
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda r: json.dumps(r, ensure_ascii=True, indent=1).replace("\n", " "),
+        lambda r: _compact(r).replace("100000.0", "1e5").replace("0.5", "5E-1"),
+    ],
+)
+def test_a_record_written_otherwise_still_verifies(
+    make_trail: MakeTrail, edit: Callable[[dict[str, object]], str]
+) -> None:
+    # The hash is over the parsed record: spacing, escapes and number forms do not matter.
+    path = make_trail()
+    fields = {"ms": 100000.0, "half": 0.5, "text": "é\x01"}
+    _forge(path, len(lines_of(path)) - 1, edit, fields)
+    assert verify_file(path).status is VerifyStatus.INTACT
+    assert load(lines_of(path)[-1])["ms"] == 100000.0
+
+
+def test_background_verify_can_only_read(
+    make_trail: MakeTrail, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodsql.audit.trails import read_expected
+    from prodsql.trail import verify
+
+    paths = _assorted(make_trail, tmp_path, None)
+    reader = "prodsql.audit.trails:read_expected"
+    expected = [read_expected(p, None) for p in paths]
+    background = verify.BackgroundVerify(paths, reader=reader, verify=False)
+    assert background.readings() == expected
+    assert background.results() == []
+    assert None in expected
+    assert any(r is not None for r in expected)
+    monkeypatch.setattr(verify, "_WORKER", "raise SystemExit(3)")
+    failed = verify.BackgroundVerify(paths, reader=reader, verify=False)
+    assert failed.readings() == [None] * len(paths)
+    with pytest.raises(ValueError, match="nothing to do"):
+        verify.BackgroundVerify(paths, verify=False)
