@@ -296,8 +296,21 @@ def _open_trail(opts: RunOptions, config: Config, identity: Identity) -> TrailWr
     from prodsql.trail import TrailWriter
 
     return TrailWriter.create(
-        trail_directory(opts, config), session_id=identity.session_id, ticket=identity.ticket
+        trail_directory(opts, config),
+        session_id=identity.session_id,
+        ticket=identity.ticket,
+        hmac_key=_trail_hmac_key(config),
     )
+
+
+def _trail_hmac_key(config: Config) -> bytes | None:
+    """The configured key that seals every record; a named key that cannot be read stops
+    the session before anything connects (keyring is imported only then: it is slow)."""
+    if config.trail_hmac_key is None:
+        return None
+    from prodsql.audit.hmackey import load_hmac_key
+
+    return load_hmac_key(config.trail_hmac_key)
 
 
 def _start_fields(

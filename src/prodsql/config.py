@@ -119,6 +119,7 @@ class Config:
     notify: NotifySettings = field(default_factory=NotifySettings)
     sinks: SinkSettings = field(default_factory=SinkSettings)
     idle_timeout: float | None = None  # the top-level default for every target
+    trail_hmac_key: str | None = None  # keyring key trail-hmac:NAME sealing every record
 
     def idle_timeout_for(self, target: Target) -> float:
         """The shell's idle timeout in seconds (0: off): the target's own, else the
@@ -143,6 +144,9 @@ class Config:
 def default_config_path(env: Mapping[str, str] = os.environ) -> Path:
     base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
     return Path(base) / "prodsql" / "config.toml"
+
+
+_KEY_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def default_trail_dir(env: Mapping[str, str] = os.environ) -> Path:
@@ -302,6 +306,13 @@ def _parse(path: Path, data: Mapping[str, Any]) -> Config:
     notify_table = top.get("notify", dict, "a [notify] table") or {}
     sinks_table = top.get("sinks", dict, "a [sinks] table") or {}
     idle_timeout = top.idle("idle_timeout")
+    hmac_key = top.string("trail_hmac_key")
+    if hmac_key is not None and not _KEY_NAME.fullmatch(hmac_key):
+        raise ConfigError(
+            f"{path}: trail_hmac_key: expected a key name of 1-64 letters, digits, '.', '_' "
+            f"or '-', got {hmac_key!r}",
+            hint="the key itself lives in the keyring as trail-hmac:NAME; name it here",
+        )
     top.finish()
     targets = {name: _parse_target(path, name, t) for name, t in targets_table.items()}
     return Config(
@@ -312,6 +323,7 @@ def _parse(path: Path, data: Mapping[str, Any]) -> Config:
         notify=_parse_notify(path, notify_table),
         sinks=_parse_sinks(path, sinks_table),
         idle_timeout=idle_timeout,
+        trail_hmac_key=hmac_key,
     )
 
 

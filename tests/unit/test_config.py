@@ -252,3 +252,13 @@ def test_idle_timeout_errors_name_file_and_key(tmp_path: Path, text: str, messag
         load_config(path, {})
     assert str(path) in info.value.message
     assert message in info.value.message
+
+
+def test_trail_hmac_key_names_a_keyring_key(tmp_path: Path) -> None:
+    assert load_config(write(tmp_path, 'trail_hmac_key = "ops-2026"\n')).trail_hmac_key == (
+        "ops-2026"
+    )
+    assert load_config(write(tmp_path, "")).trail_hmac_key is None
+    for bad in ('trail_hmac_key = ""', 'trail_hmac_key = "a b"', "trail_hmac_key = 3"):
+        with pytest.raises(ConfigError, match="trail_hmac_key"):
+            load_config(write(tmp_path, bad + "\n"))

@@ -151,11 +151,18 @@ def _hmac_option(p: argparse.ArgumentParser) -> None:
         "--hmac-key-name",
         metavar="NAME",
         help="check HMACs with the key stored in the keyring as trail-hmac:NAME "
-        "(default: trail-hmac:default when present)",
+        "(default: the configuration file's trail_hmac_key; none: no HMAC check)",
     )
 
 
 def _hmac_key(name: str | None) -> bytes | None:
+    """The key named with --hmac-key-name, else the configuration's ``trail_hmac_key`` (the
+    one sessions seal their trails with), else none: only the hash chain is checked."""
+    from prodsql.config import load_config
+
+    name = name or load_config(None).trail_hmac_key
+    if name is None:
+        return None
     from prodsql.audit.hmackey import load_hmac_key
 
     return load_hmac_key(name)
