@@ -107,8 +107,13 @@ def test_sessions_reconcile_with_all_three_log_formats(
         code, report = reconcile(capsys, "--trail", str(trails), "--server-log", str(log))
         assert report["missing_on_server"] == [], kind
         assert report["missing_in_trail"] == [], kind
+        # every tagged line's text is the text the trail says was sent
+        assert report["text_mismatch"] == [], kind
+        assert report["summary"]["malformed_lines"] == 0, kind
         ours = {e["session"] for e in report["untracked_sessions"]} & set(sids)
         assert not ours
+        for entry in report["untracked_sessions"]:
+            assert {"session", "stmt", "text", "why"} <= set(entry), kind
         matched = report["matched"]
         texts = [e["text"] for e in matched]
         assert any(t.endswith("-- a trailing comment") for t in texts), kind
@@ -190,3 +195,38 @@ def test_a_role_without_read_auditing_leaves_its_selects_missing_on_server(
     assert "SELECT 42" in missing
     assert "does not include READ" in missing["SELECT 42"]
     assert any(e["text"] == "CREATE TEMP TABLE rc_t (x int)" for e in report["matched"])
+
+
+def test_a_resealed_trail_that_hides_what_ran_is_a_text_mismatch(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prodsql.trail import VerifyStatus, verify_file
+    from unit.audit.test_reconcile import reseal, rewrite
+
+    logs = LogSlice(sandbox)
+    trails = tmp_path / "trails"
+    table = f"rc_f_{secrets.token_hex(3)}"
+    run = prodsql(
+        sandbox,
+        env,
+        trails,
+        "--write",
+        "--allow-destructive",
+        "-c",
+        f"CREATE TEMP TABLE {table} (id int)",
+        "-c",
+        f"DELETE FROM {table}",
+    )
+    assert run.code == 0, run.output
+    (path,) = trail_files(trails)
+    stmt = next(r["stmt"] for r in read_trail(path) if r.get("text") == f"DELETE FROM {table}")
+    reseal(path, rewrite(stmt, f"DELETE FROM {table}", f"DELETE FROM {table} WHERE id = 1"))
+    assert verify_file(path).status is VerifyStatus.INTACT
+    for kind, name in (("stderr", "x.log"), ("csv", "x.csv"), ("json", "x.json")):
+        log = logs.write(kind, tmp_path / name, f"DELETE FROM {table}")
+        code, report = reconcile(capsys, "--trail", str(path), "--server-log", str(log))
+        assert code == 1, kind
+        (entry,) = report["text_mismatch"]
+        assert entry["stmt"] == stmt
+        assert entry["server_text"].endswith(f"*/ DELETE FROM {table}")
+        assert entry["trail_text"].endswith(f"*/ DELETE FROM {table} WHERE id = 1")

@@ -16,7 +16,8 @@ from prodsql.errors import UsageError
 from prodsql.trail import VerifyResult, VerifyStatus, verify_file
 
 if TYPE_CHECKING:
-    from prodsql.audit.logs import LogEvent, LogProblems
+    from prodsql.audit.logs import LogEvent, LogProblems, TimeWindow
+    from prodsql.audit.reconcile import Reconciler
 
 _WORST_FIRST = (VerifyStatus.TAMPERED, VerifyStatus.UNREADABLE, VerifyStatus.NOT_CLOSED)
 _LABELS = {0: "OK", 1: "TAMPERED", 2: "UNREADABLE", 3: "NOT CLOSED"}
@@ -243,19 +244,82 @@ def reconcile_main(argv: list[str]) -> int:
         raise UsageError(
             "give the server's log: --server-log, --cloudwatch-group or --rds-instance"
         )
+    window = _window(ns)
     rec = Reconciler()
     key = _hmac_key(ns.hmac_key_name)
     trails = expand_trails(ns.trail)
     rec.add_trails(trails, hmac_key=key, verify=not ns.no_verify, log_bytes=_log_bytes(ns))
     try:
-        for events in _sources(ns, rec.problems):
+        empty: list[str] = []
+        for source, events in _sources(ns, rec.problems, window):
             rec.feed(events)
+            if _no_records(rec.problems, source):
+                empty.append(source)
+        _check_empty(rec, empty)
     except BaseException:
         rec.abandon()
         raise
     rec.finish()
     tally = write_json(rec, sys.stdout) if ns.json else write_text(rec, sys.stdout)
     return exit_code(rec, tally)
+
+
+def _window(ns: argparse.Namespace) -> TimeWindow | None:
+    """--since/--until in seconds, or None when neither is given."""
+    from prodsql.audit.cloud import parse_time_ms
+    from prodsql.audit.logs import TimeWindow
+
+    if ns.since is None and ns.until is None:
+        return None
+    since = parse_time_ms(ns.since) / 1000 if ns.since else None
+    until = parse_time_ms(ns.until) / 1000 if ns.until else None
+    if since is not None and until is not None and since > until:
+        raise UsageError("--since is later than --until")
+    return TimeWindow(since, until)
+
+
+_FORMAT_HINT = (
+    "give the log's format with --log-format (stderr, csvlog, jsonlog); for stderr logs, "
+    "the server's log_line_prefix with --log-line-prefix (default Aurora's %t:%r:%u@%d:[%p]:)"
+)
+
+
+def _no_records(problems: LogProblems, source: str) -> bool:
+    """True for a source without a single line (empty); an error for one whose lines
+    are none of them a record of its format (garbage, wrong format or prefix)."""
+    from prodsql.audit.logs import LogReadError
+
+    if problems.readable.get(source, 0):
+        return False
+    malformed = problems.malformed.get(source, 0)
+    if not malformed:
+        return True
+    fmt = problems.formats.get(source)
+    examples = [e for e in problems.examples if e.startswith(f"{source}:")][:3]
+    shown = "; first ones:\n  " + "\n  ".join(examples) if examples else ""
+    raise LogReadError(
+        f"no readable log record in {source}: none of its {malformed} non-blank lines is "
+        f"a {fmt} record{shown}",
+        hint=_FORMAT_HINT,
+    )
+
+
+def _check_empty(rec: Reconciler, empty: list[str]) -> None:
+    """An empty source is skipped with a warning, unless every source is empty while a
+    trail records statements the server must have logged: that is an input error."""
+    from prodsql.audit.logs import LogReadError
+
+    if not empty:
+        return
+    if all(not n for n in rec.problems.readable.values()) and rec.expects_lines():
+        raise LogReadError(
+            f"the server log is empty ({', '.join(empty)}), but the trails record "
+            "statements the server must have logged",
+            hint="check that these are the files (or the group, stream, instance and time "
+            "window) of the sessions' period",
+        )
+    for source in empty:
+        print(f"prodsql: warning: {source} is empty; skipped", file=sys.stderr)
 
 
 def _log_bytes(ns: argparse.Namespace) -> int:
@@ -281,8 +345,12 @@ def _reconcile_parser() -> _Parser:
     )
     p.add_argument("--cloudwatch-group", metavar="NAME", help="a CloudWatch Logs group")
     p.add_argument("--cloudwatch-stream", action="append", default=[], metavar="NAME")
-    p.add_argument("--since", metavar="TIME", help="CloudWatch: ISO-8601 or epoch seconds")
-    p.add_argument("--until", metavar="TIME", help="CloudWatch: ISO-8601 or epoch seconds")
+    p.add_argument(
+        "--since", metavar="TIME", help="only log records from TIME (ISO-8601 or epoch seconds)"
+    )
+    p.add_argument(
+        "--until", metavar="TIME", help="only log records up to TIME (ISO-8601 or epoch seconds)"
+    )
     p.add_argument("--rds-instance", metavar="ID", help="download the logs of an RDS instance")
     p.add_argument("--rds-file-contains", metavar="TEXT", help="only log files whose name has TEXT")
     p.add_argument("--region", help="AWS region (default: the AWS configuration's)")
@@ -296,26 +364,39 @@ def _reconcile_parser() -> _Parser:
     return p
 
 
-def _sources(ns: argparse.Namespace, problems: LogProblems) -> Iterator[Iterator[LogEvent]]:
+def _sources(
+    ns: argparse.Namespace, problems: LogProblems, window: TimeWindow | None
+) -> Iterator[tuple[str, Iterator[LogEvent]]]:
+    """Each log source's name and events. The time window filters records by their log
+    timestamps; CloudWatch applies it to event times itself."""
     from prodsql.audit import cloud
     from prodsql.audit.logs import DEFAULT_PREFIX, LogFormat, parse_lines, read_log_file
 
     fmt = LogFormat(ns.log_format)
     prefix = ns.log_line_prefix or DEFAULT_PREFIX
     for name in ns.server_log:
-        yield read_log_file(Path(name), problems, fmt=fmt, prefix=prefix)
+        path = Path(name)  # read_log_file names the source str(path)
+        events = read_log_file(path, problems, fmt=fmt, prefix=prefix)
+        yield str(path), _windowed(events, window)
     if ns.cloudwatch_group:
         query = cloud.CloudWatchQuery(
             ns.cloudwatch_group,
             tuple(ns.cloudwatch_stream),
-            cloud.parse_time_ms(ns.since) if ns.since else None,
-            cloud.parse_time_ms(ns.until) if ns.until else None,
+            int(window.since * 1000) if window and window.since is not None else None,
+            int(window.until * 1000) if window and window.until is not None else None,
         )
         lines = cloud.cloudwatch_lines(cloud.make_client("logs", ns.region), query)
-        yield parse_lines(
-            lines, f"cloudwatch:{ns.cloudwatch_group}", problems, fmt=fmt, prefix=prefix
-        )
+        source = f"cloudwatch:{ns.cloudwatch_group}"
+        yield source, parse_lines(lines, source, problems, fmt=fmt, prefix=prefix)
     if ns.rds_instance:
         client = cloud.make_client("rds", ns.region)
         lines = cloud.rds_lines(client, ns.rds_instance, ns.rds_file_contains)
-        yield parse_lines(lines, f"rds:{ns.rds_instance}", problems, fmt=fmt, prefix=prefix)
+        source = f"rds:{ns.rds_instance}"
+        events = parse_lines(lines, source, problems, fmt=fmt, prefix=prefix)
+        yield source, _windowed(events, window)
+
+
+def _windowed(events: Iterator[LogEvent], window: TimeWindow | None) -> Iterator[LogEvent]:
+    from prodsql.audit.logs import within
+
+    return events if window is None else within(events, window)

@@ -30,6 +30,8 @@ DEFAULT_PREFIX = "%t:%r:%u@%d:[%p]:"
 _AUDIT = "AUDIT: "
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_EXAMPLES = 20
+# How many lines format detection reads, at most, looking for one of a known format.
+_SNIFF_LINES = 1000
 
 
 class LogReadError(Error):
@@ -96,15 +98,24 @@ LogEvent = AuditEntry | SessionEvent
 
 @dataclass
 class LogProblems:
-    """Malformed records seen while reading; an accumulator, so not frozen."""
+    """Malformed records seen while reading, and per source how many records could be
+    read and in which format; an accumulator, so not frozen."""
 
     count: int = 0
     examples: list[str] = field(default_factory=list)
+    malformed: dict[str, int] = field(default_factory=dict)
+    readable: dict[str, int] = field(default_factory=dict)
+    formats: dict[str, LogFormat] = field(default_factory=dict)
 
     def add(self, source: str, line: int, why: str) -> None:
         self.count += 1
+        self.malformed[source] = self.malformed.get(source, 0) + 1
         if len(self.examples) < _MAX_EXAMPLES:
             self.examples.append(f"{source}:{line}: {why}")
+
+    def read(self, source: str, records: int) -> None:
+        """``records`` more records of ``source`` were read (parsed in its format)."""
+        self.readable[source] = self.readable.get(source, 0) + records
 
 
 # -- entry points ----------------------------------------------------------------------
@@ -123,7 +134,10 @@ def read_log_file(
     except OSError as exc:
         raise LogReadError(f"cannot read the server log {path}: {exc.strerror or exc}") from None
     with raw:
-        text = io.TextIOWrapper(_maybe_gunzip(raw), encoding="utf-8", errors="replace", newline="")
+        # Lines end at LF only: a CR inside a statement stays in it (stderr logs).
+        text = io.TextIOWrapper(
+            _maybe_gunzip(raw), encoding="utf-8", errors="replace", newline="\n"
+        )
         try:
             yield from parse_lines(text, str(path), problems, fmt=fmt, prefix=prefix)
         except (OSError, EOFError, zlib.error) as exc:
@@ -141,12 +155,17 @@ def parse_lines(
     fmt: LogFormat = LogFormat.AUTO,
     prefix: str = DEFAULT_PREFIX,
 ) -> Iterator[LogEvent]:
-    """The events in ``lines`` (each may keep its line ending)."""
-    it = iter(lines)
+    """The events in ``lines`` (each may keep its line ending).
+
+    The format, unless given, is that of the first line that is a record of a known
+    format (stderr under ``prefix``), among the first few hundred; stderr if none is.
+    """
+    it: Iterator[str] = iter(lines)
     if fmt is LogFormat.AUTO:
-        first = list(itertools.islice(it, 1))
-        fmt = detect_format(first[0]) if first else LogFormat.STDERR
-        it = itertools.chain(first, it)
+        fmt, head = sniff_format(it, prefix)
+        it = itertools.chain(head, it)
+    problems.formats[source] = fmt
+    problems.read(source, 0)
     if fmt is LogFormat.CSVLOG:
         return _csv_events(it, source, problems)
     if fmt is LogFormat.JSONLOG:
@@ -155,6 +174,33 @@ def parse_lines(
 
 
 _CSV_START = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [A-Za-z0-9+:-]+)?,")
+
+
+def sniff_format(lines: Iterator[str], prefix: str) -> tuple[LogFormat, list[str]]:
+    """The format of the first line of ``lines`` that has one, and the lines read to find
+    it (to be read again); at most _SNIFF_LINES are read."""
+    regex = prefix_regex(prefix)
+    head: list[str] = []
+    for line in lines:
+        head.append(line)
+        found = line_format(line, regex)
+        if found is not None:
+            return found, head
+        if len(head) >= _SNIFF_LINES:
+            break
+    return LogFormat.STDERR, head
+
+
+def line_format(line: str, stderr: re.Pattern[str]) -> LogFormat | None:
+    """The format ``line`` is a record of, or None (blank, garbage, a continuation)."""
+    text = line.strip()
+    if text.startswith("{"):
+        return LogFormat.JSONLOG if _json_record(text) is not None else None
+    if _CSV_START.match(text):
+        return LogFormat.CSVLOG
+    if text and stderr.fullmatch(line.rstrip("\r\n")):
+        return LogFormat.STDERR
+    return None
 
 
 def detect_format(first_line: str) -> LogFormat:
@@ -253,18 +299,27 @@ _CSV_MESSAGE, _CSV_APP = 13, 22
 def _csv_events(lines: Iterator[str], source: str, problems: LogProblems) -> Iterator[LogEvent]:
     reader = csv.reader(lines)
     start = 1
+    rows = 0  # non-empty rows, malformed ones included
+    errors = 0
+    before = problems.malformed.get(source, 0)
     while True:
         try:
             # One loop for the whole file, left only when a record is not CSV.
             for row in reader:
                 line, start = start, reader.line_num + 1
+                if not row:
+                    continue
+                rows += 1
                 event = _csv_event(row, source, line, problems)
                 if event is not None:
                     yield event
-            return
+            break
         except csv.Error as exc:
             problems.add(source, start, f"not a csvlog record ({exc})")
+            errors += 1
             start = reader.line_num + 1
+    bad_rows = problems.malformed.get(source, 0) - before - errors
+    problems.read(source, rows - bad_rows)
 
 
 def _csv_event(row: list[str], source: str, line: int, problems: LogProblems) -> LogEvent | None:
@@ -297,6 +352,7 @@ def _csv_context(row: list[str], source: str, line: int) -> LineContext:
 
 
 def _json_events(lines: Iterator[str], source: str, problems: LogProblems) -> Iterator[LogEvent]:
+    records = 0
     for number, text in enumerate(lines, start=1):
         if not text.strip():
             continue
@@ -305,10 +361,12 @@ def _json_events(lines: Iterator[str], source: str, problems: LogProblems) -> It
         if record is None or not isinstance(message, str):
             problems.add(source, number, "not a jsonlog record")
             continue
+        records += 1
         if message.startswith(_AUDIT) or message.startswith(("connection authorized:", "disco")):
             event = _event(_json_context(record, source, number), message, problems)
             if event is not None:
                 yield event
+    problems.read(source, records)
 
 
 def _json_record(text: str) -> dict[str, object] | None:
@@ -411,6 +469,7 @@ class StderrParser:
         current: re.Match[str] | None = None
         start = 0
         extra: list[str] = []
+        records = 0
         for number, raw in enumerate(lines, start=1):
             text = raw.rstrip("\r\n")
             if text.startswith("\t") and current is not None:
@@ -421,12 +480,15 @@ class StderrParser:
                 if event is not None:
                     yield event
             current, start, extra = self._regex.fullmatch(text), number, []
-            if current is None and text:
+            if current is not None:
+                records += 1
+            elif text:
                 self._problems.add(self._source, number, "does not match log_line_prefix")
         if current is not None:
             event = self._record(current, start, extra)
             if event is not None:
                 yield event
+        self._problems.read(self._source, records)
 
     def _record(self, match: re.Match[str], line: int, extra: list[str]) -> LogEvent | None:
         message = match["message"]
@@ -509,3 +571,42 @@ def parse_log_time(stamp: str) -> float | None:
         sign = -1 if offset.group(1) == "+" else 1
         moment += sign * timedelta(hours=int(offset.group(2)), minutes=int(offset.group(3) or 0))
     return moment.timestamp()
+
+
+# -- a time window ---------------------------------------------------------------------
+
+_FRACTION = re.compile(r"\.\d+")
+_CACHE_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """``--since``/``--until`` in seconds since the epoch; either may be open (None)."""
+
+    since: float | None = None
+    until: float | None = None
+
+    def keeps(self, whole: float) -> bool:
+        """Whether a record stamped in the second starting at ``whole`` may fall inside
+        (a log stamp is cut to the second here: a record is kept when any part of its
+        second is in the window)."""
+        if self.since is not None and whole + 1 <= self.since:
+            return False
+        return self.until is None or whole <= self.until
+
+
+def within(events: Iterable[LogEvent], window: TimeWindow) -> Iterator[LogEvent]:
+    """The events whose log timestamp is in ``window``; those without a readable
+    timestamp are kept (better reported than silently dropped)."""
+    seconds: dict[str, float | None] = {}
+    for event in events:
+        stamp = event.ctx.timestamp
+        if stamp[19:20] == ".":
+            stamp = _FRACTION.sub("", stamp, count=1)
+        if stamp not in seconds:
+            if len(seconds) >= _CACHE_LIMIT:
+                seconds.clear()
+            seconds[stamp] = parse_log_time(stamp)
+        whole = seconds[stamp]
+        if whole is None or window.keeps(whole):
+            yield event

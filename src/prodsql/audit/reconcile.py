@@ -29,13 +29,17 @@ from pathlib import Path
 
 from prodsql.audit.logs import AuditEntry, LogEvent, LogProblems, SessionEvent, parse_log_time
 from prodsql.audit.trails import (
+    DIGEST_SIZE,
+    EXPECT_MUST,
+    EXPECT_NEVER_SENT,
+    Expectations,
     TrailInfo,
     TrailStatement,
-    expect_bytes,
     from_reading,
     iso_seconds,
-    scan_expected,
+    read_expectations,
     scan_trail,
+    text_digest,
 )
 from prodsql.errors import TrailFormatError
 from prodsql.trail import VerifyResult, verify_file
@@ -46,6 +50,9 @@ _APP_RE = re.compile(r"prodsql:[^:]*:[^:]*:([A-Za-z0-9._-]+)$")
 _READER = "prodsql.audit.trails:read_expected"
 # Seconds of slack when matching an untagged line by time: %t logs whole seconds.
 _TIME_SLACK = 2.0
+# Expect codes of statement numbers that were never sent: none recorded, or refused.
+_NOT_SENT = (0, EXPECT_NEVER_SENT)
+_UNTRACKED_TEXT = 200
 
 
 class Category(StrEnum):
@@ -53,6 +60,7 @@ class Category(StrEnum):
     MISSING_ON_SERVER = "missing_on_server"
     MISSING_IN_TRAIL = "missing_in_trail"
     EXPECTED_ABSENT = "expected_absent"
+    TEXT_MISMATCH = "text_mismatch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,9 +75,12 @@ class Finding:
     text: str
     why: str
     where: str | None = None
+    # TEXT_MISMATCH only: what the trail says was sent, and what pgAudit logged.
+    trail_text: str | None = None
+    server_text: str | None = None
 
     def as_json(self) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "session": self.session,
             "stmt": self.stmt,
             "statement_id": self.statement_id,
@@ -78,6 +89,10 @@ class Finding:
             "why": self.why,
             "where": self.where,
         }
+        if self.server_text is not None:
+            found["trail_text"] = self.trail_text
+            found["server_text"] = self.server_text
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,9 +104,14 @@ class UntrackedSession:
     first_seen: str
     audit_lines: int
     where: str
+    session: str | None = None  # the prodsql session id its application_name or tags name
+    text: str = ""  # its first AUDIT line's statement, cut short
 
     def as_json(self) -> dict[str, object]:
         return {
+            "session": self.session,
+            "stmt": None,
+            "text": self.text,
             "server_session": self.server_session,
             "pid": self.pid,
             "application_name": self.application_name,
@@ -113,13 +133,25 @@ class TrailState:
     expect: bytearray = field(default_factory=bytearray)
     found: array[int] = field(default_factory=lambda: array("q"))
     candidates: list[AuditEntry] = field(default_factory=list)
+    digests: bytearray = field(default_factory=bytearray)
+    # stmt -> (the text pgAudit logged under its tag, where) when it is not what was sent
+    mismatches: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def mark(self, stmt: int, statement_id: int) -> bool:
-        if stmt >= len(self.expect) or not self.expect[stmt]:
+        """Record a tagged line for ``stmt``; False when the trail says it was not sent."""
+        if stmt >= len(self.expect) or self.expect[stmt] in _NOT_SENT:
             return False
         if not self.found[stmt]:
             self.found[stmt] = statement_id
         return True
+
+    def compare(self, stmt: int, entry: AuditEntry) -> None:
+        """Note the line's text when it is not the text the trail says ``stmt`` was sent as."""
+        at = stmt * DIGEST_SIZE
+        if self.digests[at : at + DIGEST_SIZE] != text_digest(entry.statement):
+            self.mismatches.setdefault(
+                stmt, (entry.statement, f"{entry.ctx.source}:{entry.ctx.line}")
+            )
 
     def owns(self, key: str, pid: int | None) -> bool:
         """Whether a server session is a connection this trail records as its own."""
@@ -139,6 +171,7 @@ class _ServerSession:
     user: str | None
     first_seen: str
     where: str
+    first_text: str = ""
     trail: TrailState | None = None
     own: bool = False
     foreign_sid: str | None = None
@@ -227,6 +260,10 @@ class Reconciler:
             scanned = from_reading(path, reading)
             self._add(*(_read(path) if scanned is None else scanned))
 
+    def expects_lines(self) -> bool:
+        """Whether any trail records a statement the server must have logged."""
+        return any(EXPECT_MUST in trail.expect for trail in self.trails.values())
+
     def abandon(self) -> None:
         """Stop the verification add_trails started: reading failed, no report follows."""
         for _, background in self._verifying:
@@ -236,8 +273,10 @@ class Reconciler:
     def _scan(self, path: Path) -> TrailState:
         return self._add(*_read(path))
 
-    def _add(self, info: TrailInfo, expect: bytearray) -> TrailState:
+    def _add(self, info: TrailInfo, found: Expectations) -> TrailState:
+        expect = found.expect
         state = TrailState(info, "not checked", None, expect, array("q", bytes(8 * len(expect))))
+        state.digests = found.digests
         sid = info.sid or info.path.name
         self.trails[sid] = state
         for pid in info.backend_pids:
@@ -279,6 +318,8 @@ class Reconciler:
             if session is None:
                 return
         session.audit_lines += 1
+        if session.trail is None and not session.first_text:
+            session.first_text = statement
         if tag is None:
             self._untagged(session, entry)
             return
@@ -309,8 +350,11 @@ class Reconciler:
             why = "carries this session's tag but ran on a connection the trail does not show"
             self.extras.append(_extra(session, sid, seq, entry, why))
         elif not trail.mark(seq, entry.statement_id):
-            why = f"carries the tag of seq={seq}, which the trail does not record as sent"
-            self.extras.append(_extra(session, sid, seq, entry, why))
+            self.extras.append(_extra(session, sid, seq, entry, _not_sent(trail, seq)))
+        elif trail.digests[seq * DIGEST_SIZE : (seq + 1) * DIGEST_SIZE] != text_digest(
+            entry.statement
+        ):  # once per tagged line: TrailState.compare, inlined
+            trail.compare(seq, entry)
 
     def _session(
         self, key_id: str | None, event: AuditEntry | SessionEvent, *, create: bool
@@ -360,6 +404,8 @@ class Reconciler:
                 first_seen=session.first_seen,
                 audit_lines=session.audit_lines,
                 where=session.where,
+                session=session.foreign_sid,
+                text=_short(session.first_text, _UNTRACKED_TEXT),
             )
 
     def _flush_group(self, session: _ServerSession) -> None:
@@ -426,12 +472,12 @@ class Reconciler:
             )
 
 
-def _read(path: Path) -> tuple[TrailInfo, bytearray]:
+def _read(path: Path) -> tuple[TrailInfo, Expectations]:
     info = TrailInfo(path=path)
-    return info, expect_bytes(scan_expected(path, info))
+    return info, read_expectations(path, info)
 
 
-def _try_read(path: Path) -> tuple[TrailInfo, bytearray] | None:
+def _try_read(path: Path) -> tuple[TrailInfo, Expectations] | None:
     """_read, or None for a trail that cannot be read (add_trails reads it again in its
     turn, so the error raised is the first trail's in order)."""
     try:
@@ -469,7 +515,11 @@ def _size(path: Path) -> int:
 
 def _all_matched(trail: TrailState) -> bool:
     # found[i] is set only where expect[i] is, so equal zero counts mean all found.
-    return not trail.candidates and trail.found.count(0) == trail.expect.count(0)
+    return (
+        not trail.candidates
+        and not trail.mismatches
+        and trail.found.count(0) == trail.expect.count(0)
+    )
 
 
 def _matched_only(sid: str, trail: TrailState) -> Iterator[Finding]:
@@ -482,6 +532,8 @@ def _matched_only(sid: str, trail: TrailState) -> Iterator[Finding]:
 
 def _verdict(sid: str, server: str | None, trail: TrailState, st: TrailStatement) -> Finding:
     found = trail.found[st.stmt] if st.stmt < len(trail.found) else 0
+    if found and st.stmt in trail.mismatches:
+        return _mismatch(sid, server, st, abs(found), trail.mismatches[st.stmt])
     if found:
         why = "matched" if found > 0 else "matched by text and time (no tag on the server line)"
         return Finding(Category.MATCHED, sid, st.stmt, abs(found), server, st.text, why)
@@ -490,6 +542,44 @@ def _verdict(sid: str, server: str | None, trail: TrailState, st: TrailStatement
             Category.EXPECTED_ABSENT, sid, st.stmt, None, server, st.text, st.may_be_absent
         )
     return Finding(Category.MISSING_ON_SERVER, sid, st.stmt, None, server, st.text, _gap(trail, st))
+
+
+def _mismatch(
+    sid: str, server: str | None, st: TrailStatement, found: int, logged: tuple[str, str]
+) -> Finding:
+    server_text, where = logged
+    if not st.sent_agrees:
+        why = (
+            "the trail's text is not the text it records as sent under this tag "
+            "(the trail was edited); pgAudit logged server_text"
+        )
+    else:
+        why = (
+            "pgAudit logged other text under this statement's tag than the trail says was "
+            "sent: the trail does not show what ran"
+        )
+    return Finding(
+        Category.TEXT_MISMATCH,
+        sid,
+        st.stmt,
+        found,
+        server,
+        st.text,
+        why,
+        where,
+        trail_text=st.sent if st.sent is not None else st.text,
+        server_text=server_text,
+    )
+
+
+def _not_sent(trail: TrailState, seq: int) -> str:
+    if seq < len(trail.expect) and trail.expect[seq] == EXPECT_NEVER_SENT:
+        return f"carries the tag of seq={seq}, which the trail records as refused (never sent)"
+    return f"carries the tag of seq={seq}, which the trail does not record as sent"
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _gap(trail: TrailState, st: TrailStatement) -> str:

@@ -40,13 +40,24 @@ class Step:
     details: dict[str, object]
 
     @property
+    def internal(self) -> bool:
+        """A statement prodsql sent itself (the posture query...), not the operator."""
+        return self.details.get("source") == "internal"
+
+    @property
     def may_write(self) -> bool:
-        return self.kind in ("statement", "refused") and (
-            str(self.classification.get("kind", "unknown")) not in _READ_ONLY_KINDS
+        return (
+            self.kind in ("statement", "refused")
+            and not self.internal
+            and str(self.classification.get("kind", "unknown")) not in _READ_ONLY_KINDS
         )
 
     def as_json(self) -> dict[str, object]:
+        label, summary = step_summary(self)
         return {
+            "label": label,
+            "summary": summary,
+            "may_write": self.may_write,
             "seq": self.seq,
             "ts": self.ts,
             "kind": self.kind,
@@ -104,6 +115,8 @@ def _header(records: list[dict[str, object]]) -> dict[str, object]:
         "ticket": start.get("ticket"),
         "break_glass": start.get("break_glass"),
         "reason": start.get("reason"),
+        "incident": start.get("incident"),
+        "expires_at": start.get("expires_at"),
         "target": start.get("target"),
         "dsn": start.get("dsn_redacted"),
         "server_session_id": connected.get("server_session_id"),
@@ -232,33 +245,121 @@ def _json(session: Session, steps: Sequence[Step]) -> dict[str, object]:
 
 
 def header_lines(h: dict[str, object]) -> list[tuple[str, str]]:
-    why = f"ticket {h['ticket']}" if h.get("ticket") else f"BREAK-GLASS: {h.get('reason')}"
-    posture = f"pgaudit.log = {h.get('pgaudit_log')!s}"
+    posture = f"pgaudit.log = {_v(h.get('pgaudit_log'))}"
     if h.get("posture_ok") is False:
-        posture += f"  NOT MET: {'; '.join(str(p) for p in h.get('posture_problems') or [])}"  # type: ignore[attr-defined]
+        posture += f"  NOT MET: {_joined(h.get('posture_problems'))}"
     return [
-        ("who", f"{h.get('os_user')}@{h.get('host')} as database user {h.get('db_user')}"),
-        ("why", why + (f" ({h['reason']})" if h.get("ticket") and h.get("reason") else "")),
-        ("target", f"{h.get('target')} ({h.get('dsn')})"),
-        ("server session", f"{h.get('server_session_id')} pid {h.get('backend_pid')}"),
-        ("mode", str(h.get("mode"))),
+        (
+            "who",
+            f"{_v(h.get('os_user'))}@{_v(h.get('host'))} as database user {_v(h.get('db_user'))}",
+        ),
+        ("why", _why(h)),
+        ("target", f"{_v(h.get('target'))} ({_v(h.get('dsn'))})"),
+        (
+            "server session",
+            f"{_v(h.get('server_session_id'))} pid {_v(h.get('backend_pid'))}",
+        ),
+        ("mode", _v(h.get("mode"))),
         ("audit posture", posture),
-        ("start", str(h.get("start"))),
-        ("end", f"{h.get('end')} ({h.get('how') or 'not closed'})"),
+        ("start", _v(h.get("start"))),
+        ("end", f"{_v(h.get('end'))} ({h.get('how') or 'not closed'})"),
     ]
+
+
+def _why(h: dict[str, object]) -> str:
+    reason = h.get("reason")
+    if h.get("ticket"):
+        return f"ticket {h['ticket']}" + (f" ({reason})" if reason else "")
+    if h.get("break_glass"):
+        why = f"BREAK-GLASS: {reason or 'no reason recorded'}"
+        if h.get("incident"):
+            why += f" (incident {h['incident']})"
+        if h.get("expires_at"):
+            why += f", ends by {h['expires_at']}"
+        return why
+    if h.get("session") is None:
+        return "unknown: the trail has no session_start record"
+    return "no ticket and no break-glass reason recorded"
+
+
+def _v(value: object) -> str:
+    """A header value as text; '-' for one the trail does not have."""
+    return "-" if value is None or value == "" else str(value)
+
+
+def _joined(value: object) -> str:
+    return "; ".join(str(x) for x in value) if isinstance(value, list) else _v(value)
 
 
 def step_summary(step: Step) -> tuple[str, str]:
     """(label, detail) for a step: what was decided and what came of it."""
-    c, d = step.classification, step.decision
     if step.kind == "refused":
-        return "REFUSED", f"{c.get('command')} [{c.get('kind')}] {step.details.get('why')}"
-    if step.kind != "statement":
-        return step.kind.upper(), json.dumps(step.details, ensure_ascii=False, sort_keys=True)
-    decided = f"{c.get('command')} [{c.get('kind')}] {d.get('action')}"
+        c = step.classification
+        detail = f"{c.get('command')} [{c.get('kind')}] {step.details.get('why')}"
+        return "REFUSED", detail + _reasons(step.decision)
+    if step.kind == "statement":
+        return f"#{step.stmt}", _statement_detail(step)
+    return step.kind.upper(), _OTHER_SUMMARIES.get(step.kind, _meta_summary)(step.details)
+
+
+def _statement_detail(step: Step) -> str:
+    if step.internal:
+        purpose = step.details.get("purpose") or "no purpose recorded"
+        return f"internal: {purpose} -> {_outcome_text(step.outcome)}"
+    c, d = step.classification, step.decision
+    decided = f"{c.get('command')} [{c.get('kind')}] {d.get('action')}{_reasons(d)}"
     if step.confirmed_by:
         decided += f", confirmed by {step.confirmed_by}"
-    return f"#{step.stmt}", f"{decided} -> {_outcome_text(step.outcome)}"
+    return f"{decided} -> {_outcome_text(step.outcome)}"
+
+
+def _reasons(decision: dict[str, object]) -> str:
+    reasons = decision.get("reasons")
+    if not isinstance(reasons, list) or not reasons:
+        return ""
+    return f" ({'; '.join(str(r) for r in reasons)})"
+
+
+def _connected_summary(d: dict[str, object]) -> str:
+    who = f"as {_v(d.get('db_user'))}"
+    if d.get("session_user") not in (None, d.get("db_user")):
+        who += f" (session user {d['session_user']})"
+    text = (
+        f"backend pid {_v(d.get('backend_pid'))}, server session "
+        f"{_v(d.get('server_session_id'))}, {who} to {_v(d.get('dbname'))}, "
+        f"server {_v(d.get('server_version'))}"
+    )
+    if d.get("superuser"):
+        text += ", SUPERUSER (cannot be reliably audited)"
+    if d.get("posture_ok") is False:
+        return text + f"; audit posture NOT MET: {_joined(d.get('posture_problems'))}"
+    return text + ("; audit posture ok" if d.get("posture_ok") else "")
+
+
+def _reconnect_summary(d: dict[str, object]) -> str:
+    return (
+        f"the connection was re-established; previous backend pid "
+        f"{_v(d.get('previous_backend_pid'))}, server session "
+        f"{_v(d.get('previous_server_session_id'))}"
+    )
+
+
+def _meta_summary(d: dict[str, object]) -> str:
+    text = f"{_v(d.get('command'))} {d.get('args') or ''}".rstrip()
+    rest = [f"{k}={_plain(v)}" for k, v in sorted(d.items()) if k not in ("command", "args")]
+    return text + (f" ({', '.join(rest)})" if rest else "")
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+_OTHER_SUMMARIES: dict[str, Callable[[dict[str, object]], str]] = {
+    "connected": _connected_summary,
+    "reconnect": _reconnect_summary,
+}
 
 
 def _outcome_text(o: dict[str, object] | None) -> str:

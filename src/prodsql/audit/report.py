@@ -13,7 +13,8 @@ from typing import IO
 
 from prodsql.audit.reconcile import Category, Finding, Reconciler, TrailState
 
-MISSING = (Category.MISSING_ON_SERVER, Category.MISSING_IN_TRAIL)
+# What makes the exit code 1: the trail and the server's log disagree.
+MISSING = (Category.MISSING_ON_SERVER, Category.MISSING_IN_TRAIL, Category.TEXT_MISMATCH)
 
 
 @dataclass
@@ -38,7 +39,7 @@ class Tally:
 
 
 def exit_code(rec: Reconciler, tally: Tally) -> int:
-    """1 when anything is missing (or a trail is not intact), else 0."""
+    """1 when anything is missing or differs (or a trail is tampered), else 0."""
     missing = any(tally.total(c) for c in MISSING) or bool(rec.untracked)
     tampered = any(t.integrity == "tampered" for t in rec.trails.values())
     return 1 if missing or tampered else 0
@@ -58,6 +59,7 @@ def write_json(rec: Reconciler, out: IO[str]) -> Tally:
         Category.MISSING_ON_SERVER,
         Category.MISSING_IN_TRAIL,
         Category.EXPECTED_ABSENT,
+        Category.TEXT_MISMATCH,
     ):
         entries = [f.as_json() for f in tally.exceptions if f.category is category]
         out.write(f' "{category}": {_dump(entries)},\n')
@@ -148,7 +150,18 @@ def _finding_text(f: Finding) -> str:
     first = f.text.strip().splitlines()[0] if f.text.strip() else ""
     short = first if len(first) <= 70 else first[:67] + "..."
     where = f" [{f.where}]" if f.where else ""
-    return f"  {label:<18} {ref:<16} {short}\n  {'':<18} {f.why}{where}\n"
+    text = f"  {label:<18} {ref:<16} {short}\n  {'':<18} {f.why}{where}\n"
+    if f.server_text is not None:
+        text += _quoted("trail says sent:", f.trail_text or "") + _quoted(
+            "server logged:", f.server_text
+        )
+    return text
+
+
+def _quoted(label: str, body: str) -> str:
+    """A whole statement text, indented, for a reviewer to compare line by line."""
+    lines = body.splitlines() or [""]
+    return f"  {'':<18} {label}\n" + "".join(f"  {'':<18}   | {line}\n" for line in lines)
 
 
 def _untracked_text(rec: Reconciler, out: IO[str]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from hashlib import blake2b
 from pathlib import Path
 
 from prodsql.errors import TrailFormatError
@@ -95,6 +96,13 @@ class TrailStatement:
     ended: str | None
     # None when pgAudit must have logged it; otherwise why a missing line is expected.
     may_be_absent: str | None
+    sent: str | None = None  # the text as sent, with its tag (None for a refusal)
+    tag: str | None = None
+
+    @property
+    def sent_agrees(self) -> bool:
+        """Whether ``sent`` is ``text`` under its own tag, as prodsql builds it."""
+        return self.sent is not None and self.sent == _tagged(self.tag, self.text)
 
     @property
     def audit_class(self) -> str:
@@ -113,30 +121,90 @@ def scan_trail(path: Path, info: TrailInfo) -> Iterator[TrailStatement]:
 def scan_expected(path: Path, info: TrailInfo) -> Iterator[tuple[int, bool]]:
     """What :func:`scan_trail` yields as ``(stmt, may_be_absent is not None)``, cheaper:
     without the texts, for the pass that only needs to know what the server must show."""
-    return _expected(read_records(path), info)
+    for stmt, code, _ in _expected(read_records(path), info):
+        yield stmt, code != EXPECT_MUST
 
 
-def _expected(records: Iterable[dict[str, object]], info: TrailInfo) -> Iterator[tuple[int, bool]]:
+def read_expectations(path: Path, info: TrailInfo) -> Expectations:
+    """What the server must show for each statement of a trail, and the digest of the
+    text each was sent with."""
+    return Expectations.of(_expected(read_records(path), info))
+
+
+def _expected(
+    records: Iterable[dict[str, object]], info: TrailInfo
+) -> Iterator[tuple[int, int, bytes]]:
     for stmt, record, outcome, aborted in _pairs(records, info):
         if outcome is _REFUSED:
-            yield stmt, True
+            yield stmt, EXPECT_NEVER_SENT, NO_DIGEST
         elif outcome and not aborted and outcome.get("status") == "ok":
-            yield stmt, False  # what _absence says, without its calls: the usual case
+            yield stmt, EXPECT_MUST, sent_digest(record)  # the usual case, without _absence
         else:
-            yield stmt, _absence(record, outcome, aborted) is not None
+            absent = _absence(record, outcome, aborted) is not None
+            yield stmt, EXPECT_MAYBE if absent else EXPECT_MUST, sent_digest(record)
 
 
-_EXPECT_ONLY, _EXPECT_MAYBE = 1, 2
+# One byte per statement number: 0 no statement, 1 the server must show it, 2 it was sent
+# but may be absent (it failed, ...), 3 never sent (refused or not confirmed).
+EXPECT_MUST, EXPECT_MAYBE, EXPECT_NEVER_SENT = 1, 2, 3
+DIGEST_SIZE = 16
+NO_DIGEST = bytes(DIGEST_SIZE)
+# Stands for a statement whose ``sent`` is not its ``text`` under its tag: it matches
+# no server text (a digest of all ones is as unlikely as any other).
+_DISAGREES = b"\xff" * DIGEST_SIZE
 
 
-def expect_bytes(stmts: Iterable[tuple[int, bool]]) -> bytearray:
-    """scan_expected as one byte per statement number: 0 none, 1 must appear, 2 may not."""
-    expect = bytearray()
-    for stmt, may_be_absent in stmts:
-        if stmt >= len(expect):
-            expect.extend(bytes(stmt + 1 - len(expect)))
-        expect[stmt] = _EXPECT_MAYBE if may_be_absent else _EXPECT_ONLY
-    return expect
+def text_digest(text: str) -> bytes:
+    """The digest that compares a statement's text as sent with the text pgAudit logged.
+
+    Line ends are normalised (CR LF and CR to LF): a stderr log cannot tell them apart.
+    128 bits, so that nobody can make two statements with the same digest.
+    """
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a lone surrogate, from a trail's JSON escapes
+        data = text.encode("utf-8", "surrogatepass")
+    return blake2b(data, digest_size=DIGEST_SIZE).digest()
+
+
+def sent_digest(record: dict[str, object]) -> bytes:
+    """text_digest of a statement record's ``sent``, when it is its ``text`` under its tag."""
+    sent = record.get("sent")
+    if isinstance(sent, str) and sent == _tagged(record.get("tag"), record.get("text")):
+        return text_digest(sent)
+    return _DISAGREES
+
+
+def _tagged(tag: object, text: object) -> str | None:
+    if not isinstance(tag, str) or not isinstance(text, str):
+        return None
+    return f"/* {tag} */ {text}"
+
+
+@dataclass(slots=True)
+class Expectations:
+    """Per statement number: the expect code and the digest of the text as sent."""
+
+    expect: bytearray = field(default_factory=bytearray)
+    digests: bytearray = field(default_factory=bytearray)
+
+    @classmethod
+    def of(cls, stmts: Iterable[tuple[int, int, bytes]]) -> Expectations:
+        result = cls()
+        expect, digests = result.expect, result.digests
+        for stmt, code, digest in stmts:
+            if stmt >= len(expect):
+                grow = stmt + 1 - len(expect)
+                expect.extend(bytes(grow))
+                digests.extend(bytes(grow * DIGEST_SIZE))
+            expect[stmt] = code
+            digests[stmt * DIGEST_SIZE : (stmt + 1) * DIGEST_SIZE] = digest
+        return result
+
+    def digest(self, stmt: int) -> bytes:
+        return bytes(self.digests[stmt * DIGEST_SIZE : (stmt + 1) * DIGEST_SIZE])
 
 
 def read_expected(path: Path, records: Iterator[dict[str, object]] | None) -> object:
@@ -145,11 +213,12 @@ def read_expected(path: Path, records: Iterator[dict[str, object]] | None) -> ob
     again, to raise the error)."""
     info = TrailInfo(path=path)
     try:
-        expect = expect_bytes(_expected(read_records(path) if records is None else records, info))
+        found = Expectations.of(_expected(read_records(path) if records is None else records, info))
     except TrailFormatError:
         return None
     return {
-        "expect": expect.hex(),
+        "expect": found.expect.hex(),
+        "digests": found.digests.hex(),
         "sid": info.sid,
         "ticket": info.ticket,
         "application_name": info.application_name,
@@ -165,8 +234,8 @@ def read_expected(path: Path, records: Iterator[dict[str, object]] | None) -> ob
     }
 
 
-def from_reading(path: Path, reading: object) -> tuple[TrailInfo, bytearray] | None:
-    """What :func:`read_expected` returned, back as a header and expect bytes; None for
+def from_reading(path: Path, reading: object) -> tuple[TrailInfo, Expectations] | None:
+    """What :func:`read_expected` returned, back as a header and expectations; None for
     anything else."""
     if not isinstance(reading, dict):
         return None
@@ -187,9 +256,14 @@ def from_reading(path: Path, reading: object) -> tuple[TrailInfo, bytearray] | N
             how_ended=reading["how_ended"],
             statements=int(reading["statements"]),
         )
-        return info, bytearray.fromhex(reading["expect"])
+        found = Expectations(
+            bytearray.fromhex(reading["expect"]), bytearray.fromhex(reading["digests"])
+        )
     except (KeyError, TypeError, ValueError):
         return None
+    if len(found.digests) != len(found.expect) * DIGEST_SIZE:
+        return None
+    return info, found
 
 
 # The kinds TrailInfo.take reads; a tuple, as a kind read from a file may be unhashable.
@@ -265,6 +339,8 @@ def _sent(
         started=_text(record.get("ts")) or "",
         ended=_text(outcome.get("ts")) if outcome else None,
         may_be_absent=_absence_reason(status, sqlstate, message, command, aborted),
+        sent=_text(record.get("sent")),
+        tag=_text(record.get("tag")),
     )
 
 

@@ -180,3 +180,75 @@ def test_reconcile_from_rds(
 def test_an_unknown_instance_is_a_clear_error(rds: Any) -> None:
     with pytest.raises(CloudLogError, match="describe_db_log_files failed"):
         list(rds_lines(rds, "no-such-instance"))
+
+
+# moto 5.2 implements DescribeDBLogFiles without pagination: it ignores Marker and
+# MaxRecords (and FilenameContains) and lists one fixed file. As for the portions above,
+# the test gives the in-process server RDS's contract (pages of at most MaxRecords, 2 by
+# default here, continued from Marker), so boto3's paginator runs over real HTTP.
+LISTED: list[str] = []
+PAGES: list[str | None] = []
+PAGE_SIZE = 2
+
+
+def _describe_log_files(self: RDSResponse) -> ActionResult:
+    marker = self.params.get("Marker")
+    PAGES.append(marker)
+    contains = self.params.get("FilenameContains") or ""
+    names = [n for n in LISTED if contains in n]
+    start = int(marker or 0)
+    size = int(self.params.get("MaxRecords") or PAGE_SIZE)
+    page = names[start : start + size]
+    result: dict[str, object] = {
+        "DescribeDBLogFiles": [
+            {"LogFileName": n, "LastWritten": 1_800_000_000_000, "Size": len(SERVED[n])}
+            for n in page
+        ]
+    }
+    if start + size < len(names):
+        result["Marker"] = str(start + size)
+    return ActionResult(result)
+
+
+@pytest.fixture
+def rds_files(rds: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Five log files, the captured session split across two of them."""
+    monkeypatch.setattr(RDSResponse, "describe_db_log_files", _describe_log_files)
+    text = (DATA / "session.log").read_text(encoding="utf-8").splitlines(keepends=True)
+    SERVED.clear()
+    LISTED.clear()
+    PAGES.clear()
+    names = [f"error/postgresql.log.2026-11-26-{h:02d}" for h in range(14, 19)]
+    for name in names:
+        SERVED[name] = ""
+    SERVED[names[3]] = "".join(text[:8])
+    SERVED[names[4]] = "".join(text[8:])
+    LISTED.extend(reversed(names))  # the listing order is not the files' order
+    return names
+
+
+def test_rds_log_files_are_listed_across_pages(rds: Any, rds_files: list[str]) -> None:
+    lines = list(rds_lines(rds, "prod-1"))
+    assert "".join(lines) == (DATA / "session.log").read_text(encoding="utf-8")
+    assert PAGES == [None, "2", "4"]
+    PAGES.clear()
+    only = list(rds_lines(rds, "prod-1", "2026-11-26-18"))
+    assert "".join(only) == SERVED[rds_files[4]]
+    assert PAGES == [None]
+
+
+def test_reconcile_reads_every_page_of_rds_log_files(
+    rds_files: list[str],
+    moto_reset: str,
+    monkeypatch: pytest.MonkeyPatch,
+    trail_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_reset)
+    write_trail(trail_dir, CAPTURED_STATEMENTS)
+    code = reconcile_main(["--trail", str(trail_dir), "--rds-instance", "prod-1", "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    assert len(report["matched"]) == 5
+    assert [e["text"] for e in report["missing_in_trail"]] == ["SELECT 'untagged'"]
+    assert PAGES == [None, "2", "4"]

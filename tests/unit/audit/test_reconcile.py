@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -329,3 +333,291 @@ def test_the_text_report_counts_what_the_findings_say(
     assert got.counts == expected.counts
     assert got.exceptions == expected.exceptions
     assert "matched 3, missing on server 0" in capsys.readouterr().out
+
+
+# -- the text pgAudit logged under a tag is the text the trail says was sent ------------
+
+
+def reseal(path: Path, edit: Callable[[dict[str, Any]], None]) -> None:
+    """Edit every record with ``edit`` and recompute the hash chain, as a trail's author
+    can (docs/trail-format.md: canonical bytes, prev, hash)."""
+    records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    prev = "0" * 64
+    lines = []
+    for record in records:
+        edit(record)
+        record["prev"] = prev
+        if record["kind"] == "session_end":
+            record["final_hash"] = prev
+        body = {k: v for k, v in record.items() if k not in ("hash", "hmac")}
+        canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        record["hash"] = prev = hashlib.sha256(canonical.encode()).hexdigest()
+        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    path.write_text("".join(lines), encoding="utf-8")
+
+
+def rewrite(
+    stmt: int, old: str, new: str, *, sent: bool = True
+) -> Callable[[dict[str, Any]], None]:
+    def edit(record: dict[str, Any]) -> None:
+        if record.get("stmt") == stmt and record["kind"] == "statement":
+            record["text"] = record["text"].replace(old, new)
+            if sent:
+                record["sent"] = record["sent"].replace(old, new)
+
+    return edit
+
+
+def clean_log(tmp_path: Path, name: str) -> Path:
+    """The captured log without its untagged line: the captured trail matches it in full."""
+    lines = (DATA / name).read_text(encoding="utf-8").splitlines(keepends=True)
+    log = tmp_path / f"clean-{name}"
+    log.write_text("".join(x for x in lines if "'untagged'" not in x), encoding="utf-8")
+    return log
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_resealed_forgery_of_a_statements_text_is_a_text_mismatch(
+    name: str, trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prodsql.trail import VerifyStatus, verify_file
+
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    log = clean_log(tmp_path, name)
+    # the runtime failure's text, made to look harmless; the chain is resealed
+    reseal(trail, rewrite(3, "SELECT id/0 FROM items", "SELECT id/0 FROM items WHERE id = 1"))
+    assert verify_file(trail).status is VerifyStatus.INTACT
+    _, findings = reconcile([trail], log)
+    (forged,) = [f for f in findings if f.category is Category.TEXT_MISMATCH]
+    assert (forged.session, forged.stmt, forged.statement_id) == ("cafe0001", 3, 3)
+    assert forged.text == "SELECT id/0 FROM items WHERE id = 1"
+    assert forged.trail_text == "/* prodsql:cafe0001:seq=3 */ SELECT id/0 FROM items WHERE id = 1"
+    assert forged.server_text == "/* prodsql:cafe0001:seq=3 */ SELECT id/0 FROM items"
+    assert "pgAudit logged other text" in forged.why
+    assert str(forged.where).startswith(str(log))
+    assert 3 not in [f.stmt for f in findings if f.category is Category.MATCHED]
+    code = reconcile_main(["--trail", str(trail), "--server-log", str(log), "--json"])
+    report = json.loads(capsys.readouterr().out)
+    assert code == 1
+    (entry,) = report["text_mismatch"]
+    assert entry["session"] == "cafe0001"
+    assert entry["stmt"] == 3
+    assert entry["server_text"] == forged.server_text
+    assert entry["trail_text"] == forged.trail_text
+    assert report["summary"]["text_mismatch"] == 1
+    assert len(report["matched"]) == 4
+    assert reconcile_main(["--trail", str(trail), "--server-log", str(log)]) == 1
+    out = capsys.readouterr().out
+    assert "TEXT MISMATCH      stmt 3" in out
+    assert "| /* prodsql:cafe0001:seq=3 */ SELECT id/0 FROM items WHERE id = 1\n" in out
+    assert "| /* prodsql:cafe0001:seq=3 */ SELECT id/0 FROM items\n" in out
+    assert "text mismatch 1" in out
+
+
+def test_a_forged_multi_line_statement_is_compared_whole(trail_dir: Path, tmp_path: Path) -> None:
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    reseal(trail, rewrite(2, "-- trailing", "WHERE id = 1 -- trailing"))
+    _, findings = reconcile([trail], clean_log(tmp_path, "session.log"))
+    assert [f.stmt for f in findings if f.category is Category.TEXT_MISMATCH] == [2]
+
+
+def test_a_text_that_is_not_what_the_trail_says_was_sent_is_a_text_mismatch(
+    trail_dir: Path, tmp_path: Path
+) -> None:
+    # Only ``text`` (what replay shows) rewritten; ``sent`` still agrees with the server.
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    reseal(trail, rewrite(1, "SELECT 1", "SELECT 2", sent=False))
+    _, findings = reconcile([trail], clean_log(tmp_path, "session.csv"))
+    (forged,) = [f for f in findings if f.category is Category.TEXT_MISMATCH]
+    assert forged.stmt == 1
+    assert forged.text == "SELECT 2"
+    assert "is not the text it records as sent" in forged.why
+
+
+def test_a_statement_the_trail_calls_refused_but_the_server_ran_is_missing_in_trail(
+    trail_dir: Path, tmp_path: Path
+) -> None:
+    statements = list(CAPTURED_STATEMENTS)
+    statements[6] = Stmt(statements[6].text, refused=True)
+    trail = write_trail(trail_dir, statements)
+    _, findings = reconcile([trail], clean_log(tmp_path, "session.json"))
+    extras = [f for f in findings if f.category is Category.MISSING_IN_TRAIL]
+    assert [(f.stmt, f.statement_id) for f in extras] == [(7, 5)]
+    assert "records as refused (never sent)" in extras[0].why
+    assert [f.stmt for f in findings if f.category is Category.MATCHED] == [1, 2, 3, 6]
+
+
+def test_line_ends_do_not_make_a_mismatch_but_everything_else_does() -> None:
+    from prodsql.audit.trails import text_digest
+
+    assert text_digest("SELECT 1,\r\n2") == text_digest("SELECT 1,\n2")
+    assert text_digest("SELECT 1,\r2") == text_digest("SELECT 1,\n2")
+    for other in ("SELECT 1, 2", "SELECT 1,\n2 ", "select 1,\n2", "SELECT 1,\n\t2"):
+        assert text_digest(other) != text_digest("SELECT 1,\n2")
+
+
+STDERR_HEAD = 5  # the captured stderr log up to its connection authorized line
+
+
+@pytest.mark.parametrize("text", ["SELECT 1,\r\n  2", "SELECT 1,\r  2", "SELECT '\t',\n\t2"])
+def test_statements_with_carriage_returns_and_tabs_match_in_a_stderr_log(
+    text: str, trail_dir: Path, tmp_path: Path
+) -> None:
+    trail = write_trail(trail_dir, [Stmt(text)])
+    head = (DATA / "session.log").read_text(encoding="utf-8").splitlines(keepends=True)
+    prefix = head[STDERR_HEAD - 1].split("LOG:  ")[0]
+    sent = f"/* prodsql:cafe0001:seq=1 */ {text}"
+    # pgAudit quotes a field with CR or LF; the server puts a TAB after each LF
+    logged = '"' + sent.replace("\n", "\n\t") + '"'
+    line = f"{prefix}LOG:  AUDIT: SESSION,1,1,READ,SELECT,,,{logged},<not logged>\n"
+    log = tmp_path / "cr.log"
+    log.write_bytes(("".join(head[:STDERR_HEAD]) + line).encode())
+    rec, findings = reconcile([trail], log)
+    assert [(f.category, f.stmt) for f in findings] == [(Category.MATCHED, 1)]
+    assert rec.problems.count == 0
+
+
+# -- logs that cannot be read -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FILES)
+def test_a_garbage_line_before_a_log_does_not_change_its_format(
+    name: str, trail_dir: Path, tmp_path: Path
+) -> None:
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    log = tmp_path / f"noisy-{name}"
+    log.write_text("garbage\n{not json\n\n" + (DATA / name).read_text(encoding="utf-8"))
+    rec, findings = reconcile([trail], log)
+    assert rec.audit_lines == 7
+    assert rec.problems.count == 2
+    assert len([f for f in findings if f.category is Category.MATCHED]) == 5
+
+
+@pytest.mark.parametrize(
+    ("content", "args"),
+    [
+        ("no log here\nat all\n", []),
+        ((DATA / "session.log").read_text(encoding="utf-8"), ["--log-line-prefix", "%m [%p] "]),
+        ((DATA / "session.csv").read_text(encoding="utf-8"), ["--log-format", "jsonlog"]),
+    ],
+    ids=["garbage", "wrong-prefix", "wrong-format"],
+)
+def test_a_log_without_one_readable_record_is_an_input_error(
+    content: str, args: list[str], trail_dir: Path, tmp_path: Path
+) -> None:
+    from prodsql.audit.logs import LogReadError
+
+    write_trail(trail_dir, CAPTURED_STATEMENTS)
+    log = tmp_path / "bad.log"
+    log.write_text(content, encoding="utf-8")
+    with pytest.raises(LogReadError) as caught:
+        reconcile_main(["--trail", str(trail_dir), "--server-log", str(log), *args])
+    assert caught.value.exit_code == 2
+    assert f"no readable log record in {log}" in str(caught.value)
+    assert "--log-format" in caught.value.diagnostics()
+    assert "--log-line-prefix" in caught.value.diagnostics()
+
+
+@pytest.mark.parametrize("packed", [False, True])
+def test_an_empty_log_while_the_trail_says_statements_ran_is_an_input_error(
+    packed: bool, trail_dir: Path, tmp_path: Path
+) -> None:
+    from prodsql.audit.logs import LogReadError
+
+    write_trail(trail_dir, CAPTURED_STATEMENTS)
+    log = tmp_path / ("empty.log.gz" if packed else "empty.log")
+    log.write_bytes(gzip.compress(b"") if packed else b"")
+    with pytest.raises(LogReadError, match="the server log is empty") as caught:
+        reconcile_main(["--trail", str(trail_dir), "--server-log", str(log)])
+    assert caught.value.exit_code == 2
+
+
+def test_an_empty_log_is_skipped_next_to_a_readable_one_and_fine_when_nothing_ran(
+    trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    trail = write_trail(trail_dir, CAPTURED_STATEMENTS)
+    empty = tmp_path / "quiet-hour.log"
+    empty.write_bytes(b"")
+    args = [
+        "--trail",
+        str(trail),
+        "--server-log",
+        str(empty),
+        str(clean_log(tmp_path, "session.csv")),
+    ]
+    assert reconcile_main(args) == 0
+    captured = capsys.readouterr()
+    assert f"{empty} is empty; skipped" in captured.err
+    assert "matched 5" in captured.out
+    refused = tmp_path / "refused"
+    refused.mkdir()
+    write_trail(refused, [Stmt("DELETE FROM items", refused=True, kind="write")])
+    assert reconcile_main(["--trail", str(refused), "--server-log", str(empty)]) == 0
+
+
+# -- untracked sessions name their session and text ------------------------------------
+
+
+def test_an_untracked_session_names_its_session_and_first_statement(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rec, _ = reconcile([], DATA / "session.csv")
+    (untracked,) = rec.untracked.values()
+    entry = untracked.as_json()
+    assert entry["session"] == "cafe0001"
+    assert entry["stmt"] is None
+    assert entry["text"] == "/* prodsql:cafe0001:seq=1 */ SELECT 1"
+    assert "no given trail covers it" in str(entry["why"])
+    other = tmp_path / "other"
+    other.mkdir()
+    write_trail(other, [Stmt("SELECT 1")], sid="beef0001", server_id="6b000000.1", pid=1)
+    reconcile_main(["--trail", str(other), "--server-log", str(DATA / "session.csv"), "--json"])
+    (entry,) = json.loads(capsys.readouterr().out)["untracked_sessions"]
+    assert (entry["session"], entry["stmt"]) == ("cafe0001", None)
+
+
+# -- --since / --until on files -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "matched"),
+    [
+        (None, None, 5),
+        ("2026-11-26T18:29:28Z", "2026-11-26T18:29:28Z", 5),
+        ("2026-11-26T18:29:28.900Z", None, 5),  # the log's %t is cut to the second
+        ("2026-11-26T18:29:29Z", None, 0),
+        (None, "2026-11-26T18:29:27Z", 0),
+        ("2026-11-26T19:29:00+01:00", "1795717800", 5),
+    ],
+)
+@pytest.mark.parametrize("name", FILES)
+def test_since_and_until_filter_the_records_of_log_files(
+    name: str,
+    since: str | None,
+    until: str | None,
+    matched: int,
+    trail_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_trail(trail_dir, CAPTURED_STATEMENTS)
+    args = ["--trail", str(trail_dir), "--server-log", str(clean_log(tmp_path, name)), "--json"]
+    args += ["--since", since] if since else []
+    args += ["--until", until] if until else []
+    code = reconcile_main(args)
+    report = json.loads(capsys.readouterr().out)
+    assert len(report["matched"]) == matched
+    # without its line, seq 3 (failed at run time) is expected_absent, not missing
+    assert len(report["missing_on_server"]) == (0 if matched else 4)
+    assert code == (0 if matched == 5 else 1)
+
+
+def test_since_after_until_is_a_usage_error(trail_dir: Path) -> None:
+    from prodsql.errors import UsageError
+
+    write_trail(trail_dir, CAPTURED_STATEMENTS)
+    window = ["--since", "2026-11-27", "--until", "2026-11-26"]
+    with pytest.raises(UsageError, match="--since is later than --until"):
+        reconcile_main(
+            ["--trail", str(trail_dir), "--server-log", str(DATA / "session.csv"), *window]
+        )

@@ -151,3 +151,137 @@ def test_replay_rejects_a_bad_grep_and_speed(trail_dir: Path) -> None:
         replay_main([str(path), "--grep", "("])
     with pytest.raises(UsageError, match="--speed"):
         replay_main([str(path), "--speed", "0"])
+
+
+# -- internal statements, meta records, reasons, break-glass ----------------------------
+
+
+def rich_trail(directory: Path) -> Path:
+    """A break-glass shell session as prodsql writes it: the posture query, a confirmed
+    destructive statement, a mode switch, a reconnect."""
+    from prodsql.trail import TrailWriter
+    from unit.audit.trailkit import Clock
+
+    w = TrailWriter.create(directory, session_id="bg000001", ticket=None, now=Clock())
+    w.append(
+        "session_start",
+        {"ticket": None, "break_glass": True, "reason": "orders stuck", "incident": "INC-42"},
+    )
+    connected = {
+        "backend_pid": 7,
+        "server_session_id": "6b000000.7",
+        "server_version": "15.18",
+        "db_user": "dev",
+        "session_user": "dev",
+        "dbname": "shop",
+        "superuser": False,
+        "posture": {"pgaudit_log": "all", "classes": ["read", "write"]},
+        "posture_ok": True,
+    }
+    w.append("connected", connected)
+    posture = "SELECT current_setting('pgaudit.log')"
+    tag = "prodsql:bg000001:seq=1"
+    w.append(
+        "statement",
+        {
+            "stmt": 1,
+            "source": "internal",
+            "purpose": "read the audit posture",
+            "text": posture,
+            "sent": f"/* {tag} */ {posture}",
+            "tag": tag,
+        },
+    )
+    w.append("outcome", {"stmt": 1, "status": "ok", "rows": 1, "duration_ms": 0.3})
+    w.append("meta", {"command": "write", "args": "", "result": "ok", "mode": "write"})
+    tag = "prodsql:bg000001:seq=2"
+    w.append(
+        "statement",
+        {
+            "stmt": 2,
+            "source": "shell",
+            "text": "DELETE FROM order_items",
+            "sent": f"/* {tag} */ DELETE FROM order_items",
+            "tag": tag,
+            "classification": {"kind": "write", "command": "DELETE"},
+            "decision": {"action": "confirm", "reasons": ["DELETE without a condition"]},
+            "confirmed_by": "typed the table name",
+        },
+    )
+    w.append("outcome", {"stmt": 2, "status": "ok", "rows": 9, "duration_ms": 1.5})
+    w.append("reconnect", {"previous_backend_pid": 7, "previous_server_session_id": "6b000000.7"})
+    w.append("connected", {**connected, "backend_pid": 8, "server_session_id": "6b000001.8"})
+    w.close("completed", {"statements": 2})
+    return w.path
+
+
+def test_replay_text_labels_internal_steps_and_summarises_records(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = rich_trail(trail_dir)
+    assert replay_main([str(path), "--color", "never"]) == 0
+    out = capsys.readouterr().out
+    assert "None" not in out
+    assert "{" not in out  # no raw JSON
+    assert "why:            BREAK-GLASS: orders stuck (incident INC-42)" in out
+    assert "#1  internal: read the audit posture -> ok, 1 rows, 0.3 ms" in out
+    assert (
+        "#2  DELETE [write] confirm (DELETE without a condition), "
+        "confirmed by typed the table name -> ok, 9 rows, 1.5 ms"
+    ) in out
+    assert "META  write (mode=write, result=ok)" in out
+    assert (
+        "CONNECTED  backend pid 7, server session 6b000000.7, as dev to shop, server 15.18" in out
+    )
+    assert "RECONNECT  the connection was re-established; previous backend pid 7" in out
+
+
+def test_writes_only_never_keeps_internal_statements(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = rich_trail(trail_dir)
+    replay_main([str(path), "--format", "json", "--writes-only"])
+    steps = json.loads(capsys.readouterr().out)["steps"]
+    assert [s["stmt"] for s in steps if s["kind"] == "statement"] == [2]
+    (delete,) = [s for s in steps if s["stmt"] == 2]
+    assert delete["may_write"] is True
+    assert delete["label"] == "#2"
+    assert "DELETE without a condition" in delete["summary"]
+    replay_main([str(path), "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    internal = next(s for s in report["steps"] if s["stmt"] == 1)
+    assert internal["may_write"] is False
+    assert internal["summary"].startswith("internal: read the audit posture")
+    assert report["header"]["incident"] == "INC-42"
+    assert [s["label"] for s in report["steps"]] == [
+        "CONNECTED", "#1", "META", "#2", "RECONNECT", "CONNECTED",
+    ]  # fmt: skip
+
+
+def test_replay_html_shows_the_summaries(trail_dir: Path, tmp_path: Path) -> None:
+    path = rich_trail(trail_dir)
+    page = tmp_path / "s.html"
+    replay_main([str(path), "--format", "html", "-o", str(page)])
+    text = page.read_text(encoding="utf-8")
+    assert "internal: read the audit posture" in text
+    assert "BREAK-GLASS: orders stuck (incident INC-42)" in text
+    assert "(DELETE without a condition)" in text
+    assert "None" not in text
+
+
+@pytest.mark.parametrize("fmt", ["text", "html", "json"])
+def test_an_empty_or_headerless_trail_does_not_pretend_to_be_break_glass(
+    fmt: str, trail_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prodsql.trail import TrailWriter
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"")
+    w = TrailWriter.create(trail_dir, session_id="nohead01", ticket="OPS-1")
+    w.append("meta", {"command": "q", "args": ""})
+    for path in (empty, w.path):
+        replay_main([str(path), "--format", fmt])
+        out = capsys.readouterr().out
+        assert "BREAK-GLASS" not in out
+        if fmt != "json":
+            assert "unknown: the trail has no session_start record" in out
