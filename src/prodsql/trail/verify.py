@@ -492,9 +492,8 @@ def _send(proc: subprocess.Popen[bytes], request: bytes) -> subprocess.Popen[byt
     return proc
 
 
-def _collect(
-    proc: subprocess.Popen[bytes] | None, share: list[Path]
-) -> tuple[list[VerifyResult], list[object]] | None:
+def _worker_items(proc: subprocess.Popen[bytes] | None) -> list[Any] | None:
+    """The JSON list a worker printed, or None when it failed or printed something else."""
     if proc is None or proc.stdout is None:
         return None
     with proc.stdout:
@@ -503,6 +502,18 @@ def _collect(
         return None
     try:
         items = json.loads(answer)
+    except ValueError:
+        return None
+    return items if isinstance(items, list) else None
+
+
+def _collect(
+    proc: subprocess.Popen[bytes] | None, share: list[Path]
+) -> tuple[list[VerifyResult], list[object]] | None:
+    items = _worker_items(proc)
+    if items is None:
+        return None
+    try:
         results = [_from_json(item) for item in items]
         readings = [item.get("reading") for item in items]
     except (ValueError, TypeError, KeyError, AttributeError):
@@ -515,16 +526,12 @@ def _collect(
 
 def _collect_read(proc: subprocess.Popen[bytes], share: list[Path]) -> list[object] | None:
     """A read-only worker's readings, or None when it did not deliver them."""
-    if proc.stdout is None:
-        return None
-    with proc.stdout:
-        answer = proc.stdout.read()
-    if proc.wait() != 0:
+    items = _worker_items(proc)
+    if items is None:
         return None
     try:
-        items = json.loads(answer)
         readings = [item["reading"] for item in items]
-    except (ValueError, TypeError, KeyError):
+    except (TypeError, KeyError):
         return None
     return readings if len(readings) == len(share) else None
 
