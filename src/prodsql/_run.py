@@ -77,9 +77,11 @@ def run(opts: RunOptions, stdout: IO[str], stderr: IO[str]) -> int:
     params = build_params(target, identity.application_name, read_only=mode is Mode.READ_ONLY)
     trail = _open_trail(opts, config, identity)
     start = _start_fields(identity, target, mode, opts, params.redacted())
-    trail.append("session_start", {**start, **(bg.bg.start_fields() if bg else {})})
+    start = {**start, **(bg.bg.start_fields() if bg else {})}
+    trail.append("session_start", start)
     _log.log("trail.opened", path=str(trail.path), target=target.name, dsn=params.redacted())
     session = AuditedSession(identity, params, trail, mode=mode, stderr=stderr)
+    session.start_fields = start
     session.require_log_parameter = bg is not None
     confirm: Confirmer = allow_all if opts.allow_destructive else decline_all
     remaining = bg.bg.remaining if bg is not None else None

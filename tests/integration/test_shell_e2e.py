@@ -278,8 +278,19 @@ def test_survives_a_server_restart(shell: Any, sandbox: Sandbox) -> None:
     pty.run("\\q")
     records = finish(pty)
     kinds = [r["kind"] for r in records]
-    assert "reconnect" in kinds
     assert kinds.count("connected") == 2
+    first, second = [r for r in records if r["kind"] == "connected"]
+    [start] = [r for r in records if r["kind"] == "session_start"]
+    [again] = [r for r in records if r["kind"] == "reconnect"]
+    assert kinds.index("connected", kinds.index("reconnect")) > kinds.index("reconnect")
+    # The reconnect record starts the new server session: it restates the session's start.
+    for key in ("ticket", "os_user", "target", "auth", "application_name", "dsn_redacted"):
+        assert again[key] == start[key], key
+    assert again["mode"] == "read-only"
+    assert again["credentials"] == "libpq"
+    assert again["previous_backend_pid"] == first["backend_pid"]
+    assert again["previous_server_session_id"] == first["server_session_id"]
+    assert second["backend_pid"] != first["backend_pid"]
     texts = [s["text"] for s in statements(records)]
     assert texts.count("SELECT 'lost' AS phase") == 1  # never re-run
 

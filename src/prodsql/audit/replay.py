@@ -337,11 +337,13 @@ def _connected_summary(d: dict[str, object]) -> str:
 
 
 def _reconnect_summary(d: dict[str, object]) -> str:
-    return (
+    text = (
         f"the connection was re-established; previous backend pid "
         f"{_v(d.get('previous_backend_pid'))}, server session "
         f"{_v(d.get('previous_server_session_id'))}"
     )
+    details = [f"{k} {_plain(d[k])}" for k in ("mode", "credentials") if d.get(k)]
+    return text + (f" ({', '.join(details)})" if details else "")
 
 
 def _meta_summary(d: dict[str, object]) -> str:

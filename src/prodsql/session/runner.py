@@ -83,6 +83,9 @@ class AuditedSession:
         self.required: tuple[str, ...] = ()
         # Break-glass sessions also need parameter values logged (see posture.judge).
         self.require_log_parameter = False
+        # The session_start record's fields: a reconnect restates them for the new
+        # server session (see reconnect()).
+        self.start_fields: dict[str, object] = {}
         self._notices: list[dict[str, str]] = []
 
     # -- opening -------------------------------------------------------------
@@ -342,7 +345,12 @@ class AuditedSession:
 
     def reconnect(self) -> Posture:
         """A new connection with fresh credentials (a new IAM token) after one was lost;
-        the posture is read and judged again. Never re-runs anything."""
+        the posture is read and judged again. Never re-runs anything.
+
+        The ``reconnect`` record is the start record of the new server session: it
+        restates the session_start fields (with the current mode) and names the
+        connection it replaces; the ``connected`` record that follows carries the new
+        backend pid, server session id and posture."""
         old = self.posture
         if self.conn is not None:
             with contextlib.suppress(Exception):
@@ -350,6 +358,9 @@ class AuditedSession:
         self.trail.append(
             "reconnect",
             {
+                **self.start_fields,
+                "mode": str(self.mode),
+                "credentials": _FRESH_CREDENTIALS.get(self.params.auth, "libpq"),
                 "previous_backend_pid": old.backend_pid if old else None,
                 "previous_server_session_id": old.server_session_id if old else None,
             },
@@ -366,6 +377,12 @@ class AuditedSession:
                 self.trail.close(how, {"statements": self.stmt_no})
             except TrailError as exc:
                 print(exc.diagnostics(), file=self.stderr)
+
+
+_FRESH_CREDENTIALS = {
+    "iam": "a new IAM token",
+    "keyring": "the keyring password, read again",
+}
 
 
 def _is_client_copy(c: Classification) -> bool:

@@ -209,7 +209,15 @@ def rich_trail(directory: Path) -> Path:
         },
     )
     w.append("outcome", {"stmt": 2, "status": "ok", "rows": 9, "duration_ms": 1.5})
-    w.append("reconnect", {"previous_backend_pid": 7, "previous_server_session_id": "6b000000.7"})
+    w.append(
+        "reconnect",
+        {
+            "previous_backend_pid": 7,
+            "previous_server_session_id": "6b000000.7",
+            "mode": "write",
+            "credentials": "a new IAM token",
+        },
+    )
     w.append("connected", {**connected, "backend_pid": 8, "server_session_id": "6b000001.8"})
     w.close("completed", {"statements": 2})
     return w.path
@@ -234,6 +242,7 @@ def test_replay_text_labels_internal_steps_and_summarises_records(
         "CONNECTED  backend pid 7, server session 6b000000.7, as dev to shop, server 15.18" in out
     )
     assert "RECONNECT  the connection was re-established; previous backend pid 7" in out
+    assert "(mode write, credentials a new IAM token)" in out
 
 
 def test_writes_only_never_keeps_internal_statements(
