@@ -230,3 +230,42 @@ def test_a_resealed_trail_that_hides_what_ran_is_a_text_mismatch(
         assert entry["stmt"] == stmt
         assert entry["server_text"].endswith(f"*/ DELETE FROM {table}")
         assert entry["trail_text"].endswith(f"*/ DELETE FROM {table} WHERE id = 1")
+
+
+def test_a_database_in_latin1_reconciles_its_non_ascii_statements(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # pgAudit's lines carry the statement in the database's encoding: LATIN1 bytes, not
+    # UTF-8, in all three formats. The trail names the encoding; reconcile decodes with it.
+    db = f"rc_latin1_{secrets.token_hex(3)}"
+    sandbox.admin_execute(
+        f"CREATE DATABASE {db} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+        "TEMPLATE template0 OWNER dev"
+    )
+    sandbox.admin_execute("CREATE EXTENSION pgaudit", dbname=db)
+    logs = LogSlice(sandbox)
+    trails = tmp_path / "trails"
+    m = secrets.token_hex(4)
+    base = ["--ticket", "OPS-78", "--dsn", sandbox.conninfo("dev", dbname=db)]
+    run = run_prodsql(
+        [*base, "--trail-dir", str(trails), "-c", f"SELECT 'café crème {m}' AS drink"], env
+    )
+    assert run.code == 0, run.output
+    assert "café crème" in run.stdout
+    (path,) = trail_files(trails)
+    [connected] = [r for r in read_trail(path) if r["kind"] == "connected"]
+    assert connected["server_encoding"] == "LATIN1"
+    for kind, name in (("stderr", "x.log"), ("csv", "x.csv"), ("json", "x.json")):
+        log = logs.write(kind, tmp_path / name, m)
+        assert "café".encode("latin-1") in log.read_bytes(), kind  # really not UTF-8
+        code, report = reconcile(capsys, "--trail", str(path), "--server-log", str(log))
+        assert report["text_mismatch"] == [], kind
+        assert report["missing_on_server"] == [], kind
+        assert report["missing_in_trail"] == [], kind
+        assert any(f"café crème {m}" in e["text"] for e in report["matched"]), kind
+        assert code == (1 if report["untracked_sessions"] else 0), kind
+        capsys.readouterr()
+        text_code = reconcile_main(["--trail", str(path), "--server-log", str(log)])
+        out = capsys.readouterr().out
+        assert text_code == code, kind
+        assert "text mismatch 0" in out, kind

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import sys
 import time
@@ -260,6 +261,10 @@ def reconcile_main(argv: list[str]) -> int:
         rec.abandon()
         raise
     rec.finish()
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        # Log fields keep bytes that were not UTF-8 as surrogates; statement texts are
+        # made printable, and this keeps any other field from ending in a traceback.
+        sys.stdout.reconfigure(errors="backslashreplace")
     tally = write_json(rec, sys.stdout) if ns.json else write_text(rec, sys.stdout)
     return exit_code(rec, tally)
 

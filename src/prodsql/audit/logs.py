@@ -134,9 +134,11 @@ def read_log_file(
     except OSError as exc:
         raise LogReadError(f"cannot read the server log {path}: {exc.strerror or exc}") from None
     with raw:
-        # Lines end at LF only: a CR inside a statement stays in it (stderr logs).
+        # Lines end at LF only: a CR inside a statement stays in it (stderr logs). Bytes
+        # that are not UTF-8 (a database in another encoding) are kept as surrogates:
+        # audit/encodings.py decodes them with the session's server encoding.
         text = io.TextIOWrapper(
-            _maybe_gunzip(raw), encoding="utf-8", errors="replace", newline="\n"
+            _maybe_gunzip(raw), encoding="utf-8", errors="surrogateescape", newline="\n"
         )
         try:
             yield from parse_lines(text, str(path), problems, fmt=fmt, prefix=prefix)

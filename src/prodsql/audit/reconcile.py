@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from prodsql.audit.encodings import printable, recode
 from prodsql.audit.logs import AuditEntry, LogEvent, LogProblems, SessionEvent, parse_log_time
 from prodsql.audit.trails import (
     DIGEST_SIZE,
@@ -146,12 +147,21 @@ class TrailState:
         return True
 
     def compare(self, stmt: int, entry: AuditEntry) -> None:
-        """Note the line's text when it is not the text the trail says ``stmt`` was sent as."""
+        """Note the line's text when it is not the text the trail says ``stmt`` was sent as.
+        A server whose database is not UTF-8 logged it in its own encoding: compared so."""
         at = stmt * DIGEST_SIZE
-        if self.digests[at : at + DIGEST_SIZE] != text_digest(entry.statement):
-            self.mismatches.setdefault(
-                stmt, (entry.statement, f"{entry.ctx.source}:{entry.ctx.line}")
-            )
+        digest = self.digests[at : at + DIGEST_SIZE]
+        if digest == text_digest(entry.statement):
+            return
+        text = self.logged_text(entry.statement)
+        if text != entry.statement and digest == text_digest(text):
+            return
+        self.mismatches.setdefault(stmt, (text, f"{entry.ctx.source}:{entry.ctx.line}"))
+
+    def logged_text(self, logged: str) -> str:
+        """A log line's statement as the server meant it (decoded with this session's
+        server encoding), printable."""
+        return printable(recode(logged, self.info.server_encoding) or logged)
 
     def owns(self, key: str, pid: int | None) -> bool:
         """Whether a server session is a connection this trail records as its own."""
@@ -405,7 +415,7 @@ class Reconciler:
                 audit_lines=session.audit_lines,
                 where=session.where,
                 session=session.foreign_sid,
-                text=_short(session.first_text, _UNTRACKED_TEXT),
+                text=_short(printable(session.first_text), _UNTRACKED_TEXT),
             )
 
     def _flush_group(self, session: _ServerSession) -> None:
@@ -466,7 +476,7 @@ class Reconciler:
                 None,
                 entry.statement_id,
                 entry.ctx.session_id or server,
-                entry.statement,
+                trail.logged_text(entry.statement),
                 why,
                 f"{entry.ctx.source}:{entry.ctx.line}",
             )
@@ -601,7 +611,8 @@ def _match_candidates(trail: TrailState) -> list[AuditEntry]:
             wanted.setdefault(_normal(st.text), []).append(st)
     leftover: list[AuditEntry] = []
     for entry in trail.candidates:
-        hit = _take(wanted.get(_normal(entry.statement), []), parse_log_time(entry.ctx.timestamp))
+        text = recode(entry.statement, trail.info.server_encoding) or entry.statement
+        hit = _take(wanted.get(_normal(text), []), parse_log_time(entry.ctx.timestamp))
         if hit is None:
             leftover.append(entry)
         else:
@@ -645,7 +656,7 @@ def _extra(
         seq,
         entry.statement_id,
         session.key,
-        entry.statement,
+        session.trail.logged_text(entry.statement) if session.trail else printable(entry.statement),
         why,
         f"{entry.ctx.source}:{entry.ctx.line}",
     )

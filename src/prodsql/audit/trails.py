@@ -42,6 +42,7 @@ class TrailInfo:
     os_user: str | None = None
     db_user: str | None = None
     target: str | None = None
+    server_encoding: str | None = None  # the database encoding pgAudit logged text in
     server_ids: set[str] = field(default_factory=set)
     backend_pids: set[int] = field(default_factory=set)
     classes: frozenset[str] | None = None
@@ -76,6 +77,7 @@ class TrailInfo:
         if isinstance(pid, int) and pid > 0:
             self.backend_pids.add(pid)
         self.db_user = _text(record.get("db_user")) or self.db_user
+        self.server_encoding = _text(record.get("server_encoding")) or self.server_encoding
         posture = record.get("posture")
         if isinstance(posture, dict) and isinstance(posture.get("classes"), list):
             self.classes = frozenset(str(x) for x in posture["classes"])
@@ -225,6 +227,7 @@ def read_expected(path: Path, records: Iterator[dict[str, object]] | None) -> ob
         "os_user": info.os_user,
         "db_user": info.db_user,
         "target": info.target,
+        "server_encoding": info.server_encoding,
         "server_ids": sorted(info.server_ids),
         "backend_pids": sorted(info.backend_pids),
         "classes": sorted(info.classes) if info.classes is not None else None,
@@ -249,6 +252,7 @@ def from_reading(path: Path, reading: object) -> tuple[TrailInfo, Expectations] 
             os_user=reading["os_user"],
             db_user=reading["db_user"],
             target=reading["target"],
+            server_encoding=reading["server_encoding"],
             server_ids={str(x) for x in reading["server_ids"]},
             backend_pids={int(x) for x in reading["backend_pids"]},
             classes=frozenset(str(x) for x in classes) if classes is not None else None,

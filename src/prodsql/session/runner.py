@@ -103,7 +103,10 @@ class AuditedSession:
             posture = self._read_posture()
             verdict = self._judge(posture, required)
         self.posture = posture
-        self.trail.append("connected", _connected_fields(posture, verdict.ok, verdict.problems))
+        fields = _connected_fields(posture, verdict.ok, verdict.problems)
+        # The encoding pgAudit logs this session's statements in (reconcile needs it).
+        fields["server_encoding"] = self.conn.info.parameter_status("server_encoding")
+        self.trail.append("connected", fields)
         if posture.superuser:
             self._warn("connected as a superuser: pgAudit cannot reliably audit superusers")
         if not verdict.ok:
