@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import FrameType
 from typing import IO, TYPE_CHECKING
 
-from prodsql import __version__, _log
+from prodsql import __version__, _log, _signals
+from prodsql._signals import Terminated
 from prodsql.config import Config, Target, default_trail_dir, load_config
 from prodsql.errors import Error, ExitCode, PolicyRefusal, StatementError, UsageError
 from prodsql.output import StreamPrinter
@@ -51,10 +49,6 @@ class RunOptions:
     break_glass: bool = False
     incident: str | None = None
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
-
-
-class Terminated(BaseException):
-    """SIGTERM/SIGHUP: end the session with a trail record, like Ctrl-C."""
 
 
 def run(opts: RunOptions, stdout: IO[str], stderr: IO[str]) -> int:
@@ -163,7 +157,7 @@ def _drive(
     break_glass: BreakGlassRun | None = None,
 ) -> int:
     how, code = "completed", int(ExitCode.OK)
-    previous = _install_signal_handlers()
+    previous = _signals.install()
     try:
         if break_glass is not None:
             break_glass.arm(session)  # banner, start notification, the deadline's watchdog
@@ -205,7 +199,7 @@ def _drive(
             how, code = break_glass.closing(session, how, code)
         session.close(how)
         _log.log("session.closed", how=how, exit_code=code)
-        _restore_signal_handlers(previous)
+        _signals.restore(previous)
     return code
 
 
@@ -336,19 +330,3 @@ def _start_fields(
     }
 
 
-def _raise_terminated(signum: int, frame: FrameType | None) -> None:
-    raise Terminated(signum)
-
-
-def _install_signal_handlers() -> dict[int, object]:
-    previous: dict[int, object] = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        # Outside the main thread (a test driving main()) signals cannot be handled.
-        with contextlib.suppress(ValueError):
-            previous[sig] = signal.signal(sig, _raise_terminated)
-    return previous
-
-
-def _restore_signal_handlers(previous: dict[int, object]) -> None:
-    for sig, handler in previous.items():
-        signal.signal(sig, handler)  # type: ignore[arg-type]

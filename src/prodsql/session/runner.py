@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
+from prodsql._signals import Terminated
 from prodsql.errors import PolicyRefusal, PostureError, StatementError, TrailError
 from prodsql.policy import (
     Action,
@@ -51,6 +52,7 @@ class RowSink(Protocol):
 
 _TXN = {0: "idle", 1: "active", 2: "in_transaction", 3: "failed", 4: "unknown"}
 _NOTICE_KEEP = 5
+_CANCEL_TIMEOUT = 5.0  # seconds to reach the server with a cancel request on SIGTERM
 
 
 def decline_all(_s: Statement, _c: Classification, _d: Decision) -> str | None:
@@ -305,8 +307,26 @@ class AuditedSession:
             self._finish_fields(fields, started)
             self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=True)
             raise
+        except Terminated:
+            # psycopg cancels on Ctrl-C only; a statement left running after we exit would
+            # go on (and commit) on the server with nobody watching: cancel it first.
+            fields = {"status": "unknown", "message": self._cancel_on_signal()}
+            self._finish_fields(fields, started)
+            self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=True)
+            raise
         self._finish_fields(fields, started)
         return result, fields
+
+    def _cancel_on_signal(self) -> str:
+        why = "terminated by a signal while the statement ran"
+        conn = self.conn
+        if conn is None or conn.closed or int(conn.info.transaction_status) != 1:  # ACTIVE
+            return why
+        try:
+            conn.cancel_safe(timeout=_CANCEL_TIMEOUT)
+        except Exception as exc:  # reported in the trail: the signal still ends the session
+            return f"{why}; the cancel request failed ({type(exc).__name__}): it may still run"
+        return f"{why}; a cancel request was sent: it may or may not have completed"
 
     def _finish_fields(self, fields: dict[str, object], started: float) -> None:
         assert self.conn is not None

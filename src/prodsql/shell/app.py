@@ -18,6 +18,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from prompt_toolkit.formatted_text import FormattedText
 
+from prodsql import _signals
 from prodsql.config import DEFAULT_IDLE_TIMEOUT, IDLE_EXPECTED, idle_timeout_seconds
 from prodsql.errors import ConfigError, Error, PolicyRefusal, PostureError, StatementError
 from prodsql.policy import Classification, Decision, MetaCommand, Mode, Statement, split
@@ -146,7 +147,13 @@ class Shell:
     def _read(self) -> str:
         default, self.pending = self.pending, ""
         self.last_activity = time.monotonic()
-        text: str = self.prompt.prompt(default=default, pre_run=self._start_idle_watch)
+        with _PromptSignals() as signals:
+
+            def started() -> None:
+                signals.started()
+                self._start_idle_watch()
+
+            text: str = self.prompt.prompt(default=default, pre_run=started)
         return text
 
     def run_text(self, text: str, source: str) -> None:
@@ -244,7 +251,8 @@ class Shell:
         from prompt_toolkit import PromptSession
 
         asker: PromptSession[str] = PromptSession(input=self._pt_input, output=self._pt_output)
-        answer: str = asker.prompt(question)
+        with _PromptSignals() as signals:
+            answer: str = asker.prompt(question, pre_run=signals.started)
         return answer
 
     def _refused(self, exc: PolicyRefusal) -> None:
@@ -405,6 +413,42 @@ class Shell:
             if self.idle_expired():
                 get_app().exit(exception=IdleTimeout())
                 return
+
+
+class _PromptSignals:
+    """While a prompt runs, SIGTERM/SIGHUP end the prompt with Terminated (the session
+    then ends with a trail record). Raised from the handler instead, the exception could
+    land in one of prompt_toolkit's callbacks, which would print it and wait for Enter."""
+
+    def __init__(self) -> None:
+        self.app: Any = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.previous: _signals.Deferral | None = None
+
+    def __enter__(self) -> _PromptSignals:
+        self.previous = _signals.defer_to(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _signals.defer_to(self.previous)
+
+    def started(self) -> None:
+        """The prompt's pre_run: its application and event loop are running."""
+        from prompt_toolkit.application import get_app
+
+        self.app, self.loop = get_app(), asyncio.get_running_loop()
+
+    def __call__(self, signum: int) -> bool:
+        app, loop = self.app, self.loop
+        if app is None or loop is None or loop.is_closed() or not app.is_running:
+            return False  # not (or no longer) in the prompt: raise where we are
+        loop.call_soon_threadsafe(_end_prompt, app, signum)
+        return True
+
+
+def _end_prompt(app: Any, signum: int) -> None:
+    if app.is_running and app.future is not None and not app.future.done():
+        app.exit(exception=_signals.Terminated(signum))
 
 
 def _continuation(width: int, _line: int, _soft: int) -> str:
