@@ -391,6 +391,42 @@ def test_terminate_closes_trail(sandbox: Sandbox, env: dict[str, str], trail_dir
     assert verify_file(path).status == VerifyStatus.INTACT
 
 
+def test_terminate_during_a_write_cancels_it_on_the_server(
+    sandbox: Sandbox, items_table: str, env: dict[str, str], trail_dir: Path
+) -> None:
+    # Autocommit: left running after prodsql exits, the INSERT would commit unwatched.
+    m = marker()
+    args = ["--ticket", "OPS-9", "--dsn", sandbox.conninfo("dev"), "--trail-dir", str(trail_dir)]
+    sql = f"INSERT INTO {items_table} (id, v) SELECT 777, '{m}' || pg_sleep(30)::text"
+    proc = subprocess.Popen(
+        [*PRODSQL, *args, "--write", "-c", sql],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    path = _wait_for_record(trail_dir, m)
+    active = f"SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%{m}%'"
+    deadline = time.monotonic() + 20
+    while sandbox.admin_execute(active + " AND pid <> pg_backend_pid()") != [(1,)]:
+        assert time.monotonic() < deadline, "the INSERT never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 130, err
+    records = read_trail(path)
+    assert records[-1]["how"] == "terminated"
+    [stmt] = [r["stmt"] for r in records if r["kind"] == "statement" and m in r["text"]]
+    [outcome] = [r for r in records if r["kind"] == "outcome" and r["stmt"] == stmt]
+    assert outcome["status"] == "unknown"
+    assert "a cancel request was sent" in outcome["message"]
+    while sandbox.admin_execute(active + " AND pid <> pg_backend_pid()") != [(0,)]:
+        assert time.monotonic() < deadline + 10, "the INSERT still runs on the server"
+        time.sleep(0.05)
+    assert sandbox.admin_execute(f"SELECT count(*) FROM {items_table} WHERE id = 777") == [(0,)]
+    assert verify_file(path).status == VerifyStatus.INTACT
+
+
 def test_unwritable_trail_directory_sends_nothing(
     sandbox: Sandbox, env: dict[str, str], tmp_path: Path
 ) -> None:
