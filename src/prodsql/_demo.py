@@ -31,6 +31,7 @@ DEMO_TICKET = "DEMO-1"
 _OK, _REFUSED = 0, 5
 # Seconds to wait for the logging collector to write the session's last lines.
 _LOG_WAIT = 60.0
+_SHELL_GRACE = 15.0  # seconds for the shell to close its session when the demo is stopped
 
 
 @dataclass(frozen=True)
@@ -163,9 +164,27 @@ def _interactive(base: list[str], env: dict[str, str]) -> None:
     # that does nothing, not SIG_IGN, so that the shell does not inherit an ignored SIGINT.
     previous = signal.signal(signal.SIGINT, _ignore)
     try:
-        subprocess.run([sys.executable, "-m", "prodsql", *base], env=env, check=False)
+        shell = subprocess.Popen([sys.executable, "-m", "prodsql", *base], env=env)
+        try:
+            shell.wait()
+        except BaseException:
+            _end_shell(shell)
+            raise
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _end_shell(shell: subprocess.Popen[bytes]) -> None:
+    """The demo was told to stop: the shell ends its session as a SIGTERM tells it to
+    (trail closed, a running statement cancelled), not with subprocess.run's SIGKILL."""
+    if shell.poll() is not None:
+        return
+    shell.send_signal(signal.SIGTERM)
+    try:
+        shell.wait(timeout=_SHELL_GRACE)
+    except subprocess.TimeoutExpired:
+        shell.kill()
+        shell.wait()
 
 
 def _ignore(signum: int, frame: FrameType | None) -> None:

@@ -292,3 +292,33 @@ def _wait_for_trail_text(trail_dir: Path, needle: str) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"{needle!r} never reached the trail in {trail_dir}")
+
+
+def test_in_a_terminal_sigterm_ends_the_shells_session_then_the_demo(
+    tmp_path: Path, demo_dirs: list[Path]
+) -> None:
+    """SIGTERM to the demo while its shell is open: the shell gets SIGTERM too (not a
+    SIGKILL), ends its session with a closed trail, and the demo then stops its server."""
+    env = clean_env(tmp_path / "home", {"TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"})
+    child = pexpect.spawn(
+        PRODSQL[0],
+        [*PRODSQL[1:], "demo", "--keep"],
+        env=env,
+        encoding="utf-8",
+        dimensions=(40, 160),
+        timeout=DEMO_TIMEOUT,
+    )
+    try:
+        child.expect(_STARTED_LINE)
+        out_dir = started_in(child.after.strip(), demo_dirs)
+        child.expect(PROMPT)
+        child.kill(signal.SIGTERM)
+        child.expect("prodsql: terminated by a signal")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130
+    wait_until_no_process_uses(out_dir)
+    [path] = trail_files(out_dir / "trails")
+    records = read_trail(path)
+    assert (records[-1]["kind"], records[-1]["how"]) == ("session_end", "terminated")
