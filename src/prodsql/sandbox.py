@@ -293,6 +293,10 @@ class Sandbox:
             self._running = False
             if not self._pg_ctl_stop("fast"):
                 self._pg_ctl_stop("immediate")
+        elif self._prepared and (self.data_dir / "postmaster.pid").exists():
+            # start() was interrupted while pg_ctl started the server: it may be up, and
+            # its directory must not be deleted under it.
+            self._pg_ctl_stop("immediate")
         if self._prepared and not self.keep:
             shutil.rmtree(self.base_dir, ignore_errors=True)
         if self._short_socket_dir is not None:

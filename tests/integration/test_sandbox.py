@@ -225,3 +225,22 @@ def test_interrupted_process_leaves_no_server_behind() -> None:
     base_dir, port = proc.stdout.split()
     assert not Path(base_dir).exists()
     assert port_is_free(int(port))
+
+
+def test_interrupted_while_the_server_starts_leaves_no_server_behind(
+    scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Ctrl-C lands after pg_ctl launched the postmaster but before start() knew: stop()
+    # must still stop it before deleting its directory.
+    real = Sandbox._pg_ctl_start
+
+    def started_then_interrupted(self: Sandbox) -> bool:
+        assert real(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Sandbox, "_pg_ctl_start", started_then_interrupted)
+    box = Sandbox(scratch / "sb", roles=())
+    with pytest.raises(KeyboardInterrupt):
+        box.start()
+    assert not (scratch / "sb").exists()
+    assert port_is_free(box.port)
