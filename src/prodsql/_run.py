@@ -328,5 +328,3 @@ def _start_fields(
         "pid": os.getpid(),
         "required_audit": list(target.required_audit),
     }
-
-

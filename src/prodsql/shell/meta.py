@@ -30,7 +30,7 @@ WATCH_MIN_SECONDS = 0.1
 HELP = """\
 General
   \\q                 quit (asks about an open transaction; the default is rollback)
-  \\? | \\h [COMMAND]   this help | where to read about an SQL command
+  \\? | \\h [COMMAND]   this help | an SQL command's syntax (\\h alone: the list)
   \\conninfo | \\ticket  the connection | the ticket, session id and trail
 Modes (recorded in the trail)
   \\write REASON      switch to write mode; writes run in a transaction you COMMIT
@@ -86,12 +86,12 @@ def _help(shell: Shell, args: str) -> None:
     shell.out.write(HELP)
 
 
-def _sql_help(shell: Shell, args: str) -> None:
-    if not args:
-        shell.out.write("SQL commands: https://www.postgresql.org/docs/current/sql-commands.html\n")
-        return
-    page = "".join(args.lower().split())
-    shell.out.write(f"{args.upper()}: https://www.postgresql.org/docs/current/sql-{page}.html\n")
+def _sql_help(shell: Shell, args: str) -> Fields:
+    from prodsql.shell import sqlhelp  # the syntax of ~180 commands: loaded on first \h
+
+    text, found = sqlhelp.render(args, shell.output.size()[0])
+    shell.out.write(text)
+    return {"topic": sqlhelp.topic(args), "found": found}
 
 
 def _conninfo(shell: Shell, args: str) -> None:
@@ -284,17 +284,43 @@ def _out(shell: Shell, args: str) -> Fields:
 
 
 def _edit(shell: Shell, args: str) -> Fields:
-    text = shell.pending or (shell.last_statement.text + ";" if shell.last_statement else "")
+    """psql's ``\\e``: the buffer (or the last statement) in ``$EDITOR``; what comes back
+    waits at the next prompt. A failed editor or an unchanged file runs nothing."""
+    buffer = shell.pending
+    text = buffer or (shell.last_statement.text + ";" if shell.last_statement else "")
     editor = os.environ.get("EDITOR") or os.environ.get("VISUAL") or "vi"
+    try:
+        argv = shlex.split(editor)
+    except ValueError as exc:
+        raise Error(f"\\e: cannot read EDITOR={editor!r}: {exc}") from None
+    if not argv:
+        raise Error("\\e: EDITOR is empty")
     with tempfile.NamedTemporaryFile("w+", suffix=".sql", delete=False) as fh:
         fh.write(text)
     try:
-        subprocess.run([*shlex.split(editor), fh.name], check=False)
-        edited = Path(fh.name).read_text(encoding="utf-8").rstrip("\n")
+        status = _run_editor(argv, fh.name)
+        edited = Path(fh.name).read_text(encoding="utf-8", errors="replace").rstrip("\n")
     finally:
         os.unlink(fh.name)
+    fields: Fields = {"editor": argv[0], "exit_status": status}
+    if status != 0:
+        shell.err.write(f"\\e: the editor exited with status {status}; nothing changed\n")
+        return {**fields, "result": "editor failed"}
+    if edited == text.rstrip("\n") and not buffer:
+        shell.out.write("\\e: no change; nothing to run\n")  # psql 14+: never a re-run
+        return {**fields, "chars": 0, "unchanged": True}
     shell.pending = edited  # shown at the next prompt: Enter runs it
-    return {"editor": shlex.split(editor)[0] if editor else "", "chars": len(edited)}
+    return {**fields, "chars": len(edited)}
+
+
+def _run_editor(argv: list[str], path: str) -> int:
+    try:
+        return subprocess.run([*argv, path], check=False).returncode
+    except OSError as exc:
+        raise Error(
+            f"\\e: cannot start the editor {argv[0]!r}: {exc.strerror or exc}",
+            hint="set EDITOR (or VISUAL) to an editor on this host",
+        ) from None
 
 
 def _send_again(expanded: str | None) -> Handler:

@@ -174,6 +174,52 @@ def test_edit_puts_the_edited_text_in_the_buffer(
     assert session.meta[0][0] == "e"
 
 
+def test_edit_with_a_failing_editor_changes_nothing_and_runs_nothing(
+    pipe: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    editor = tmp_path / "editor.py"
+    editor.write_text("import sys\nopen(sys.argv[1], 'w').write('DROP TABLE t;')\nsys.exit(3)\n")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {editor}")
+    session, out = run_shell(pipe, "SELECT 1;\r\\e\r\r\\q\r")
+    assert session.sent == ["SELECT 1"]
+    assert "the editor exited with status 3; nothing changed" in out
+    [(_c, _a, fields)] = [m for m in session.meta if m[0] == "e"]
+    assert fields["result"] == "editor failed"
+    assert fields["exit_status"] == 3
+
+
+def test_edit_left_unchanged_does_not_run_the_last_statement_again(
+    pipe: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EDITOR", "true")  # exits 0 without touching the file
+    session, out = run_shell(pipe, "SELECT 1;\r\\e\r\r\\q\r")
+    assert session.sent == ["SELECT 1"]
+    assert "no change; nothing to run" in out
+    [(_c, _a, fields)] = [m for m in session.meta if m[0] == "e"]
+    assert fields["unchanged"] is True
+
+
+@pytest.mark.parametrize(
+    ("editor", "message"),
+    [
+        ("/nonexistent/editor", "cannot start the editor '/nonexistent/editor'"),
+        ("'unbalanced", "cannot read EDITOR="),
+    ],
+)
+def test_edit_with_an_editor_that_cannot_run_is_a_clear_error(
+    pipe: Any, monkeypatch: pytest.MonkeyPatch, editor: str, message: str
+) -> None:
+    monkeypatch.setenv("EDITOR", editor)
+    session, out = run_shell(pipe, "\\e\rSELECT 2;\r\\q\r")
+    assert message in out
+    assert "Traceback" not in out
+    assert session.sent == ["SELECT 2"]  # the session goes on
+    [(_c, _a, fields)] = [m for m in session.meta if m[0] == "e"]
+    assert fields["result"] == "error"
+
+
 def ctrl_c_at(run: int) -> Callable[[int], None]:
     """Ctrl-C while the ``run``-th statement is on the server (the runner re-raises it)."""
 
