@@ -435,7 +435,7 @@ def test_catalog_and_display_meta_commands(shell: Any, shell_table: str) -> None
     assert all(m["result"] == "ok" for c, m in meta.items() if c != "q")
     assert (meta["dt"]["rows"], meta["di"]["rows"], meta["d"]["rows"]) == (1, 1, 2)
     purposes = {r.get("purpose") for r in records if r.get("source") == "internal"}
-    assert {"\\dt", "\\di", "\\d", "\\d indexes", "List of schemas"} <= purposes
+    assert {"\\dt", "\\di", "\\d", "\\d columns", "\\d footers", "List of schemas"} <= purposes
 
 
 def test_completion_catalog_is_refreshed_after_ddl(shell: Any, shell_table: str) -> None:

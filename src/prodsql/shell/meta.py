@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from prodsql.errors import Error, StatementError
 from prodsql.policy import MetaCommand, Mode, Statement
-from prodsql.shell import describe
+from prodsql.shell import describe, describe_format
 from prodsql.shell.render import ResultPrinter
 
 if TYPE_CHECKING:
@@ -180,7 +180,7 @@ def _relations(kind: str) -> Handler:
     def handler(shell: Shell, args: str) -> Fields:
         pattern = args.split(maxsplit=1)[0] if args.split() else None
         if kind == "d" and pattern and not describe.has_wildcard(pattern):
-            return _describe_one(shell, pattern)
+            return _describe_one(shell, args)
         empty = f"Did not find any relation named {pattern!r}." if pattern else "No relations."
         n = _show(shell, describe.list_relations(kind, pattern), f"\\{kind}", title, empty)
         return {"rows": n}
@@ -188,17 +188,42 @@ def _relations(kind: str) -> Handler:
     return handler
 
 
-def _describe_one(shell: Shell, name: str) -> Fields:
-    n = _show(
-        shell,
-        describe.describe_columns(name),
-        "\\d",
-        f'Table "{name}"',
-        f'Did not find any relation named "{name}".',
-    )
-    if n:
-        _show(shell, describe.describe_indexes(name), "\\d indexes", "Indexes:", "(no indexes)")
-    return {"rows": n}
+def _describe_one(shell: Shell, args: str) -> Fields:
+    """``\\d NAME [NAME ...]``: each relation a name matches, as psql 15 shows it."""
+    rows, described = 0, []
+    for pattern in describe.split_args(args):
+        try:
+            sql = describe.find_relations(pattern)
+        except ValueError as exc:  # psql's "too many dotted names"; a NUL byte
+            shell.err.write(f"{exc}\n")
+            continue
+        if not shell.ensure_connected():
+            break
+        with shell.lock:
+            found = shell.session.internal_query(sql, "\\d")
+        if not found.rows:
+            shell.err.write(f'Did not find any relation named "{pattern}".\n')
+        for row in found.rows:
+            rel = describe.Relation.from_row(row)
+            rows += _describe_relation(shell, rel)
+            described.append(f"{rel.schema}.{rel.name}")
+    return {"rows": rows, "relations": described}
+
+
+def _describe_relation(shell: Shell, rel: describe.Relation) -> int:
+    footer_sql = describe.relation_footers(rel)
+    with shell.lock:
+        table = shell.session.internal_query(describe.relation_columns(rel), "\\d columns")
+        extra = shell.session.internal_query(footer_sql, "\\d footers") if footer_sql else None
+    footer_json = str(extra.rows[0][0]) if extra is not None and extra.rows else None
+    description = describe_format.describe(rel, table, footer_json)
+    printer = ResultPrinter(shell.display, shell.output)
+    if shell.display.fmt == "aligned":
+        expanded = rel.kind == "S" and shell.display.expanded == "on"
+        printer.write_text(description.aligned(expanded=expanded))
+    else:  # psql's csv shows the table alone, without title and footers
+        printer.finish(description.as_result())
+    return len(description.cells)
 
 
 def _simple(build: Callable[[str | None], str], title: str, empty: str) -> Handler:

@@ -168,6 +168,11 @@ class ResultPrinter:
     def abort(self) -> None:
         self._close()
 
+    def write_text(self, text: str) -> None:
+        """Text laid out already (``\\d NAME``), through the pager as a result would be."""
+        self._emit(text)
+        self._close()
+
     def _footer(self, result: Result) -> str:
         if self.display.fmt == "json":
             return "\n]\n" if result.has_rows else _status_line(result)
