@@ -76,6 +76,7 @@ def run(opts: RunOptions, stdout: IO[str], stderr: IO[str]) -> int:
     _log.log("trail.opened", path=str(trail.path), target=target.name, dsn=params.redacted())
     session = AuditedSession(identity, params, trail, mode=mode, stderr=stderr)
     session.start_fields = start
+    session.mode_reason = opts.reason if mode is Mode.WRITE else None
     session.require_log_parameter = bg is not None
     confirm: Confirmer = allow_all if opts.allow_destructive else decline_all
     remaining = bg.bg.remaining if bg is not None else None

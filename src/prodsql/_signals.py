@@ -3,7 +3,8 @@
 The handler raises :class:`Terminated` where the main thread is. While a prompt_toolkit
 prompt runs, that could be inside one of its callbacks, where its event loop would catch
 the exception, print it and wait for Enter; so a running prompt registers a *deferral*
-that makes the prompt itself end with :class:`Terminated` instead.
+that makes the prompt itself end with :class:`Terminated` instead. Only the first signal
+counts: later ones are ignored while the session ends.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from types import FrameType
 # Returns True when it took care of the signal (a prompt will raise Terminated).
 Deferral = Callable[[int], bool]
 _deferral: Deferral | None = None
+_fired: int | None = None  # the signal that is ending the session, once one has
 
 
 class Terminated(BaseException):
@@ -30,6 +32,12 @@ def defer_to(deferral: Deferral | None) -> Deferral | None:
 
 
 def _raise_terminated(signum: int, frame: FrameType | None) -> None:
+    global _fired
+    if _fired is not None:
+        # The session is already ending: a second signal (a lost SSH connection sends
+        # SIGHUP twice) must not cut short the cancel, the outcome record or the close.
+        return
+    _fired = signum
     deferral = _deferral
     if deferral is not None and deferral(signum):
         return
@@ -37,6 +45,8 @@ def _raise_terminated(signum: int, frame: FrameType | None) -> None:
 
 
 def install() -> dict[int, object]:
+    global _fired
+    _fired = None
     previous: dict[int, object] = {}
     for sig in (signal.SIGTERM, signal.SIGHUP):
         # Outside the main thread (a test driving main()) signals cannot be handled.

@@ -263,6 +263,7 @@ def test_meta_commands_are_recorded_and_shell_escapes_refused(shell: Any, tmp_pa
 def test_survives_a_server_restart(shell: Any, sandbox: Sandbox) -> None:
     pty = shell()
     pty.prompt()
+    pty.run("\\write survive a restart")
     pty.run("SELECT 'before' AS phase;")
     pty.expect(r"\(1 row\)")
     pty.prompt()
@@ -286,7 +287,10 @@ def test_survives_a_server_restart(shell: Any, sandbox: Sandbox) -> None:
     # The reconnect record starts the new server session: it restates the session's start.
     for key in ("ticket", "os_user", "target", "auth", "application_name", "dsn_redacted"):
         assert again[key] == start[key], key
-    assert again["mode"] == "read-only"
+    assert again["mode"] == "write"
+    assert again["reason"] == "survive a restart"  # the current mode's, not the start's
+    assert start["mode"] == "read-only"
+    assert start["reason"] is None
     assert again["credentials"] == "libpq"
     assert again["previous_backend_pid"] == first["backend_pid"]
     assert again["previous_server_session_id"] == first["server_session_id"]

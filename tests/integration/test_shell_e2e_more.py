@@ -153,6 +153,9 @@ def test_a_reconnect_signs_a_fresh_iam_token(
 
     kinds = [r["kind"] for r in records]
     assert kinds.count("reconnect") == 1
+    [again] = of_kind(records, "reconnect")
+    assert again["credentials"] == "a new IAM token"
+    assert again["auth"] == "iam"
     first, second = of_kind(records, "connected")
     assert kinds.index("reconnect") < records.index(second)
     assert second["backend_pid"] != first["backend_pid"]
@@ -365,7 +368,7 @@ def test_edit_that_fails_or_leaves_nothing_runs_nothing(
     assert pty.prompt() == "idle"
     assert [s["text"] for s in statements(pty.records())] == ["SELECT 'before' AS phase"]
     assert [m["command"] for m in of_kind(pty.records(), "meta")] == ["e"]
-    pty.child.send("\x15")  # Ctrl-U: discard whatever the buffer holds, without running it
+    pty.run("")  # Enter: whatever the editor left in the buffer would run now
     pty.run("\\q")
     records = finish(pty)
     assert [s["text"] for s in statements(records)] == ["SELECT 'before' AS phase"]

@@ -70,14 +70,21 @@ def test_a_signal_during_a_statement_cancels_it_on_the_server(
     pty.line(sql)
     wait_until_sent(pty, marker)
     wait_for_running(sandbox, marker, running=True)
+    # A lost SSH connection often brings SIGHUP twice, then a SIGTERM: only the first
+    # counts, and the cancel, the outcome and the closing record all still happen.
     pty.child.kill(signal.SIGHUP)
+    pty.child.kill(signal.SIGHUP)
+    pty.child.kill(signal.SIGTERM)
     records = ended_by_signal(pty)
     [stmt] = [r for r in records if r["kind"] == "statement" and marker in r["text"]]
     [outcome] = [r for r in records if r["kind"] == "outcome" and r["stmt"] == stmt["stmt"]]
     assert outcome["status"] == "unknown"
-    assert outcome["message"].startswith("terminated by a signal while the statement ran")
-    if write:  # a query's stream is abandoned (and cancelled) before the signal gets here
-        assert "a cancel request was sent" in outcome["message"]
+    # A query's stream is abandoned (and cancels it) before the signal gets to the
+    # runner; a write is cancelled by the runner itself: the trail says so either way.
+    assert outcome["message"] == (
+        "terminated by a signal while the statement ran; "
+        "a cancel request was sent: it may or may not have completed"
+    )
     wait_for_running(sandbox, marker, running=False)
     assert sandbox.admin_execute(f"SELECT count(*) FROM public.{shell_table} WHERE id = 9999") == [
         (0,)

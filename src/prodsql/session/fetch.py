@@ -12,7 +12,7 @@ public ``stream()``: slower, but the same rows and the same statement on the wir
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 Row = tuple[Any, ...]
@@ -28,12 +28,21 @@ _TESTED_RELEASES = ("3.2.", "3.3.")
 _ACTIVE = 1  # pq.TransactionStatus.ACTIVE: a query is still running
 
 
-def batches(cur: Any, query: str, size: int) -> Iterator[list[Row]]:
-    """The rows of ``query`` in lists of at most ``size`` (one list per libpq chunk)."""
+def batches(
+    cur: Any, query: str, size: int, on_cancel: Callable[[], None] | None = None
+) -> Iterator[list[Row]]:
+    """The rows of ``query`` in lists of at most ``size`` (one list per libpq chunk).
+    Left early while the query still runs, the query is cancelled on the server and
+    ``on_cancel`` is called."""
+    cancelled = on_cancel or _nothing
     if uses_chunks(cur):
-        yield from _chunks(cur, query, size)
+        yield from _chunks(cur, query, size, cancelled)
     else:
-        yield from _rows_in_lists(cur, query, size)
+        yield from _rows_in_lists(cur, query, size, cancelled)
+
+
+def _nothing() -> None:
+    return None
 
 
 def uses_chunks(cur: Any) -> bool:
@@ -47,13 +56,19 @@ def uses_chunks(cur: Any) -> bool:
     )
 
 
-def _rows_in_lists(cur: Any, query: str, size: int) -> Iterator[list[Row]]:
+def _rows_in_lists(
+    cur: Any, query: str, size: int, cancelled: Callable[[], None]
+) -> Iterator[list[Row]]:
     batch: list[Row] = []
-    for row in cur.stream(query, size=size if _chunked_ok() else 1):
-        batch.append(row)
-        if len(batch) >= size:
-            yield batch
-            batch = []
+    try:
+        for row in cur.stream(query, size=size if _chunked_ok() else 1):
+            batch.append(row)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+    finally:
+        if cur.connection.pgconn.transaction_status == _ACTIVE:
+            cancelled()  # psycopg's stream() cancels the query as it is closed
     if batch:
         yield batch
 
@@ -64,7 +79,7 @@ def _chunked_ok() -> bool:
     return capabilities.has_stream_chunked()
 
 
-def _chunks(cur: Any, query: str, size: int) -> Iterator[list[Row]]:
+def _chunks(cur: Any, query: str, size: int, cancelled: Callable[[], None]) -> Iterator[list[Row]]:
     conn = cur.connection
     with conn.lock:
         first = True
@@ -75,6 +90,7 @@ def _chunks(cur: Any, query: str, size: int) -> Iterator[list[Row]]:
                 yield cur._tx.load_rows(0, res.ntuples, cur._make_row)
         finally:
             if cur.connection.pgconn.transaction_status == _ACTIVE:
+                cancelled()
                 _abandon(conn, cur)
 
 

@@ -89,6 +89,9 @@ class AuditedSession:
         # server session (see reconnect()).
         self.start_fields: dict[str, object] = {}
         self._notices: list[dict[str, str]] = []
+        self._stream_cancelled = False  # the running query's stream cancelled it
+        # The reason for the current write mode (--reason, break-glass, \write REASON).
+        self.mode_reason: str | None = None
 
     # -- opening -------------------------------------------------------------
     def open(self, *, required: Sequence[str]) -> Posture:
@@ -283,6 +286,7 @@ class AuditedSession:
 
         assert self.conn is not None
         self._notices = []
+        self._stream_cancelled = False
         started = time.perf_counter()
         result = Result()
         fields: dict[str, object]
@@ -291,7 +295,7 @@ class AuditedSession:
                 if c is not None and _is_client_copy(c):
                     _run_copy(cur, sent, stmt, result)
                 elif sink is not None and c is not None and _streamable(c):
-                    _stream(cur, sent, result, sink)
+                    _stream(cur, sent, result, sink, self._note_stream_cancel)
                 else:
                     cur.execute(sent)
                     _collect(cur, result)
@@ -317,16 +321,21 @@ class AuditedSession:
         self._finish_fields(fields, started)
         return result, fields
 
+    def _note_stream_cancel(self) -> None:
+        self._stream_cancelled = True
+
     def _cancel_on_signal(self) -> str:
         why = "terminated by a signal while the statement ran"
+        sent = f"{why}; a cancel request was sent: it may or may not have completed"
         conn = self.conn
         if conn is None or conn.closed or int(conn.info.transaction_status) != 1:  # ACTIVE
-            return why
+            # A query's stream, abandoned on the way out, cancels the query itself.
+            return sent if self._stream_cancelled else why
         try:
             conn.cancel_safe(timeout=_CANCEL_TIMEOUT)
         except Exception as exc:  # reported in the trail: the signal still ends the session
             return f"{why}; the cancel request failed ({type(exc).__name__}): it may still run"
-        return f"{why}; a cancel request was sent: it may or may not have completed"
+        return sent
 
     def _finish_fields(self, fields: dict[str, object], started: float) -> None:
         assert self.conn is not None
@@ -383,6 +392,7 @@ class AuditedSession:
             {
                 **self.start_fields,
                 "mode": str(self.mode),
+                "reason": self.mode_reason,
                 "credentials": _FRESH_CREDENTIALS.get(self.params.auth, "libpq"),
                 "previous_backend_pid": old.backend_pid if old else None,
                 "previous_server_session_id": old.server_session_id if old else None,
@@ -393,7 +403,8 @@ class AuditedSession:
     def close(self, how: str) -> None:
         """End the session: roll back what is open, close the connection, close the trail."""
         if self.conn is not None and not self.conn.closed:
-            with contextlib.suppress(Exception):
+            # Not even Ctrl-C here may keep the trail from being closed.
+            with contextlib.suppress(Exception, KeyboardInterrupt, Terminated):
                 self.conn.close()
         if not self.trail.closed:
             try:
@@ -444,12 +455,14 @@ def _streamable(c: Classification) -> bool:
     return c.kind == "read" and "multi_statement" not in c.flags
 
 
-def _stream(cur: Any, sent: str, result: Result, sink: RowSink) -> None:
+def _stream(
+    cur: Any, sent: str, result: Result, sink: RowSink, on_cancel: Callable[[], None]
+) -> None:
     from prodsql.session.fetch import batches
 
     count = 0
     started = False
-    for batch in batches(cur, sent, _STREAM_BATCH):
+    for batch in batches(cur, sent, _STREAM_BATCH, on_cancel):
         if not started:
             sink.start(*_description(cur))
             started = True

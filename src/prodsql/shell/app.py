@@ -424,13 +424,18 @@ class _PromptSignals:
         self.app: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self.previous: _signals.Deferral | None = None
+        self.signum: int | None = None
 
     def __enter__(self) -> _PromptSignals:
         self.previous = _signals.defer_to(self)
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         _signals.defer_to(self.previous)
+        if kind is None and self.signum is not None:
+            # The signal came as the prompt was returning (Enter already pressed): what
+            # was typed must not run.
+            raise _signals.Terminated(self.signum)
 
     def started(self) -> None:
         """The prompt's pre_run: its application and event loop are running."""
@@ -442,6 +447,7 @@ class _PromptSignals:
         app, loop = self.app, self.loop
         if app is None or loop is None or loop.is_closed() or not app.is_running:
             return False  # not (or no longer) in the prompt: raise where we are
+        self.signum = signum  # __exit__ raises it if the prompt returns all the same
         loop.call_soon_threadsafe(_end_prompt, app, signum)
         return True
 

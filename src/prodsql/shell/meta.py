@@ -133,6 +133,7 @@ def _write(shell: Shell, args: str) -> Fields:
     with shell.lock:
         shell.session.internal_query("SET default_transaction_read_only = off", "write mode")
     shell.session.mode = Mode.WRITE
+    shell.session.mode_reason = reason
     shell.out.write(
         "Write mode. Writes run inside a transaction that you end with COMMIT or ROLLBACK.\n"
     )
@@ -151,6 +152,7 @@ def _readonly(shell: Shell, args: str) -> Fields:
     with shell.lock:
         shell.session.internal_query("SET default_transaction_read_only = on", "read-only mode")
     shell.session.mode = Mode.READ_ONLY
+    shell.session.mode_reason = None
     shell.out.write("Read-only mode.\n")
     return {"mode": "read-only"}
 
