@@ -269,3 +269,36 @@ def test_a_database_in_latin1_reconciles_its_non_ascii_statements(
         out = capsys.readouterr().out
         assert text_code == code, kind
         assert "text mismatch 0" in out, kind
+
+
+def test_in_latin1_a_forged_text_with_the_same_bytes_as_utf8_is_a_mismatch(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 'Ã©' in LATIN1 is C3 A9, the UTF-8 bytes of 'é'. A trail rewritten (and resealed) to
+    # say 'é' must not match the log's bytes read as UTF-8: in a LATIN1 session only the
+    # text decoded as LATIN1 counts.
+    from unit.audit.test_reconcile import reseal, rewrite
+
+    db = f"rc_latin1_{secrets.token_hex(3)}"
+    sandbox.admin_execute(
+        f"CREATE DATABASE {db} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
+        "TEMPLATE template0 OWNER dev"
+    )
+    sandbox.admin_execute("CREATE EXTENSION pgaudit", dbname=db)
+    logs = LogSlice(sandbox)
+    trails = tmp_path / "trails"
+    m = secrets.token_hex(4)
+    base = ["--ticket", "OPS-78", "--dsn", sandbox.conninfo("dev", dbname=db)]
+    run = run_prodsql([*base, "--trail-dir", str(trails), "-c", f"SELECT 'Ã© {m}' AS x"], env)
+    assert run.code == 0, run.output
+    (path,) = trail_files(trails)
+    stmt = next(r["stmt"] for r in read_trail(path) if m in str(r.get("text")))
+    reseal(path, rewrite(stmt, f"'Ã© {m}'", f"'é {m}'"))
+    for kind, name in (("stderr", "x.log"), ("csv", "x.csv"), ("json", "x.json")):
+        log = logs.write(kind, tmp_path / name, m)
+        assert f"'é {m}'".encode() in log.read_bytes(), kind  # the same bytes
+        code, report = reconcile(capsys, "--trail", str(path), "--server-log", str(log))
+        assert code == 1, kind
+        (entry,) = report["text_mismatch"]
+        assert entry["stmt"] == stmt
+        assert entry["server_text"].endswith(f"SELECT 'Ã© {m}' AS x"), kind

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from prodsql.audit.encodings import printable, recode
+from prodsql.audit.encodings import printable, python_codec, recode
 from prodsql.audit.logs import AuditEntry, LogEvent, LogProblems, SessionEvent, parse_log_time
 from prodsql.audit.trails import (
     DIGEST_SIZE,
@@ -137,6 +137,9 @@ class TrailState:
     digests: bytearray = field(default_factory=bytearray)
     # stmt -> (the text pgAudit logged under its tag, where) when it is not what was sent
     mismatches: dict[int, tuple[str, str]] = field(default_factory=dict)
+    # The server wrote this session's statements in an encoding other than UTF-8: every
+    # tagged line is compared through compare(), which decodes with it.
+    recodes: bool = False
 
     def mark(self, stmt: int, statement_id: int) -> bool:
         """Record a tagged line for ``stmt``; False when the trail says it was not sent."""
@@ -151,11 +154,10 @@ class TrailState:
         A server whose database is not UTF-8 logged it in its own encoding: compared so."""
         at = stmt * DIGEST_SIZE
         digest = self.digests[at : at + DIGEST_SIZE]
-        if digest == text_digest(entry.statement):
-            return
-        text = self.logged_text(entry.statement)
-        if text != entry.statement and digest == text_digest(text):
-            return
+        recoded = recode(entry.statement, self.info.server_encoding)
+        if digest == text_digest(entry.statement if recoded is None else recoded):
+            return  # with a known encoding, only the text decoded with it counts
+        text = printable(entry.statement if recoded is None else recoded)
         self.mismatches.setdefault(stmt, (text, f"{entry.ctx.source}:{entry.ctx.line}"))
 
     def logged_text(self, logged: str) -> str:
@@ -287,6 +289,7 @@ class Reconciler:
         expect = found.expect
         state = TrailState(info, "not checked", None, expect, array("q", bytes(8 * len(expect))))
         state.digests = found.digests
+        state.recodes = python_codec(info.server_encoding) is not None
         sid = info.sid or info.path.name
         self.trails[sid] = state
         for pid in info.backend_pids:
@@ -361,9 +364,9 @@ class Reconciler:
             self.extras.append(_extra(session, sid, seq, entry, why))
         elif not trail.mark(seq, entry.statement_id):
             self.extras.append(_extra(session, sid, seq, entry, _not_sent(trail, seq)))
-        elif trail.digests[seq * DIGEST_SIZE : (seq + 1) * DIGEST_SIZE] != text_digest(
-            entry.statement
-        ):  # once per tagged line: TrailState.compare, inlined
+        elif trail.recodes or trail.digests[
+            seq * DIGEST_SIZE : (seq + 1) * DIGEST_SIZE
+        ] != text_digest(entry.statement):  # once per tagged line: TrailState.compare, inlined
             trail.compare(seq, entry)
 
     def _session(
