@@ -214,7 +214,7 @@ def test_a_wildcard_lists_instead_of_describing(described: Described) -> None:
     # queries each); prodsql lists them, and \d NAME describes the one wanted.
     name = f"*.ord_{S}"
     assert described.psql[name].stdout.splitlines()[0].strip() == f'Table "public.ord_{S}"'
-    assert described.prodsql[name].startswith("List of relations\n")
+    assert described.prodsql[name].lstrip().startswith("List of relations\n")
     assert f" public | ord_{S} | table | postgres\n" in described.prodsql[name]
 
 

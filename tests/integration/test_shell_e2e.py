@@ -409,7 +409,7 @@ def test_catalog_and_display_meta_commands(shell: Any, shell_table: str) -> None
         ("\\h select", "sql-select.html"),
         ("\\conninfo", 'as user "dev"'),
         ("\\ticket", "Ticket OPS-7, session"),
-        (f"\\dt {shell_table}", "List of tables"),
+        (f"\\dt {shell_table}", "List of relations"),
         (f"\\di {shell_table}*", f"{shell_table}_pkey"),
         ("\\dv pg_catalog.pg_stat_activity", "pg_stat_activity | view"),
         ("\\dn", "public"),

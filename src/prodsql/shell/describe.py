@@ -25,7 +25,9 @@ _SYSTEM = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname !
 _RELKINDS = {
     "d": ("r", "p", "v", "m", "S", "f"),
     "dt": ("r", "p"),
-    "dv": ("v", "m"),
+    "dv": ("v",),
+    "dm": ("m",),
+    "ds": ("S",),
     "di": ("i", "I"),
 }
 _RELKIND_NAMES = (
@@ -106,22 +108,44 @@ def list_functions(pattern: str | None) -> str:
 
 
 def list_roles(pattern: str | None) -> str:
+    """psql 15's ``\\du``: the attributes in its words and order (the connection limit
+    and the password expiry on lines of their own), and the roles each is a member of."""
     cond = f"r.rolname ~ {literal(_to_regex(pattern))}" if pattern else "r.rolname !~ '^pg_'"
-    return (
-        "SELECT r.rolname AS \"Role name\", concat_ws(', ', "
+    flags = (
+        "concat_ws(', ', "
         "CASE WHEN r.rolsuper THEN 'Superuser' END, "
+        "CASE WHEN NOT r.rolinherit THEN 'No inheritance' END, "
         "CASE WHEN r.rolcreaterole THEN 'Create role' END, "
         "CASE WHEN r.rolcreatedb THEN 'Create DB' END, "
-        "CASE WHEN NOT r.rolcanlogin THEN 'Cannot login' END) AS \"Attributes\" "
+        "CASE WHEN NOT r.rolcanlogin THEN 'Cannot login' END, "
+        "CASE WHEN r.rolreplication THEN 'Replication' END, "
+        "CASE WHEN r.rolbypassrls THEN 'Bypass RLS' END)"
+    )
+    limit = (
+        "CASE WHEN r.rolconnlimit = 0 THEN 'No connections' "
+        "WHEN r.rolconnlimit = 1 THEN '1 connection' "
+        "WHEN r.rolconnlimit > 1 THEN r.rolconnlimit || ' connections' END"
+    )
+    until = "'Password valid until ' || r.rolvaliduntil"
+    return (
+        'SELECT r.rolname AS "Role name", '
+        f"concat_ws(E'\\n', nullif({flags}, ''), {limit}, {until}) AS \"Attributes\", "
+        "ARRAY(SELECT b.rolname FROM pg_auth_members m JOIN pg_roles b ON m.roleid = b.oid "
+        'WHERE m.member = r.oid)::text AS "Member of" '
         f"FROM pg_roles r WHERE {cond} ORDER BY 1"
     )
 
 
 def list_databases(pattern: str | None) -> str:
+    """psql 15's ``\\l``."""
     cond = f"WHERE d.datname ~ {literal(_to_regex(pattern))} " if pattern else ""
     return (
         'SELECT d.datname AS "Name", pg_get_userbyid(d.datdba) AS "Owner", '
-        'pg_encoding_to_char(d.encoding) AS "Encoding" '
+        'pg_encoding_to_char(d.encoding) AS "Encoding", d.datcollate AS "Collate", '
+        'd.datctype AS "Ctype", d.daticulocale AS "ICU Locale", '
+        "CASE d.datlocprovider WHEN 'c' THEN 'libc' WHEN 'i' THEN 'icu' END "
+        'AS "Locale Provider", '
+        "array_to_string(d.datacl, E'\\n') AS \"Access privileges\" "
         f"FROM pg_database d {cond}ORDER BY 1"
     )
 

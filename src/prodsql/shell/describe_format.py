@@ -101,6 +101,11 @@ def title(rel: Relation) -> str:
     return f'{label} "{rel.schema}.{rel.name}"'
 
 
+def alignments(oids: Sequence[int]) -> list[str]:
+    """psql's: numbers to the right, everything else to the left."""
+    return ["r" if oid in NUMERIC_OIDS else "l" for oid in oids]
+
+
 def render(
     heading: str,
     columns: Sequence[str],

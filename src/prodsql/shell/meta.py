@@ -36,7 +36,7 @@ Modes (recorded in the trail)
   \\write REASON      switch to write mode; writes run in a transaction you COMMIT
   \\readonly          switch back to read-only
 Catalog (optional psql pattern: * ? schema.name)
-  \\d [NAME]  \\dt  \\dv  \\di  \\dn  \\df  \\du  \\l
+  \\d [NAME]  \\dt  \\dv  \\dm  \\di  \\ds  \\dn  \\df  \\du  \\l
 Display
   \\x [on|off|auto]   expanded display      \\timing [on|off]
   \\pset null TEXT | format aligned|csv|json | pager on|off
@@ -158,7 +158,11 @@ def _readonly(shell: Shell, args: str) -> Fields:
 
 
 # -- catalog -----------------------------------------------------------------
-def _show(shell: Shell, sql: str, purpose: str, title: str, empty: str) -> int:
+def _show(
+    shell: Shell, sql: str, purpose: str, title: str, empty: str, *, count: bool = True
+) -> int:
+    """A catalog list as psql shows it: the title centred over the table, then the row
+    count (``count``; psql's ``\\du`` has none). Other formats get the table alone."""
     if not shell.ensure_connected():
         return 0
     with shell.lock:
@@ -166,24 +170,31 @@ def _show(shell: Shell, sql: str, purpose: str, title: str, empty: str) -> int:
     if not result.rows:
         shell.err.write(empty + "\n")
         return 0
-    shell.output.target.write(f"{title}\n")
-    ResultPrinter(shell.display, shell.output).finish(result)
-    return len(result.rows)
+    printer = ResultPrinter(shell.display, shell.output)
+    if shell.display.fmt != "aligned" or shell.display.expanded == "on":
+        shell.output.target.write(f"{title}\n")
+        printer.finish(result)
+        return len(result.rows)
+    n = len(result.rows)
+    cells = [[shell.display.null if v is None else str(v) for v in row] for row in result.rows]
+    footers = [f"({n} row{'' if n == 1 else 's'})"] if count else []
+    aligns = describe_format.alignments(result.type_oids)
+    printer.write_text(describe_format.render(title, result.columns, aligns, cells, footers))
+    return n
 
 
 def _relations(kind: str) -> Handler:
-    title = {
-        "d": "List of relations",
-        "dt": "List of tables",
-        "dv": "List of views",
-        "di": "List of indexes",
-    }[kind]
+    title = "List of relations"  # psql's title for \d, \dt, \dv and \di alike
 
     def handler(shell: Shell, args: str) -> Fields:
         pattern = args.split(maxsplit=1)[0] if args.split() else None
         if kind == "d" and pattern and not describe.has_wildcard(pattern):
             return _describe_one(shell, args)
-        empty = f"Did not find any relation named {pattern!r}." if pattern else "No relations."
+        empty = (
+            f'Did not find any relation named "{pattern}".'
+            if pattern
+            else "Did not find any relations."
+        )
         n = _show(shell, describe.list_relations(kind, pattern), f"\\{kind}", title, empty)
         return {"rows": n}
 
@@ -228,10 +239,12 @@ def _describe_relation(shell: Shell, rel: describe.Relation) -> int:
     return len(description.cells)
 
 
-def _simple(build: Callable[[str | None], str], title: str, empty: str) -> Handler:
+def _simple(
+    build: Callable[[str | None], str], title: str, empty: str, *, count: bool = True
+) -> Handler:
     def handler(shell: Shell, args: str) -> Fields:
         pattern = args.split(maxsplit=1)[0] if args.split() else None
-        return {"rows": _show(shell, build(pattern), title, title, empty)}
+        return {"rows": _show(shell, build(pattern), title, title, empty, count=count)}
 
     return handler
 
@@ -433,10 +446,12 @@ HANDLERS: dict[str, Handler] = {
     "dt": _relations("dt"),
     "dv": _relations("dv"),
     "di": _relations("di"),
+    "dm": _relations("dm"),
+    "ds": _relations("ds"),
     "dn": _simple(describe.list_schemas, "List of schemas", "No schemas."),
     "df": _simple(describe.list_functions, "List of functions", "No functions."),
-    "du": _simple(describe.list_roles, "List of roles", "No roles."),
-    "dg": _simple(describe.list_roles, "List of roles", "No roles."),
+    "du": _simple(describe.list_roles, "List of roles", "No roles.", count=False),
+    "dg": _simple(describe.list_roles, "List of roles", "No roles.", count=False),
     "l": _simple(describe.list_databases, "List of databases", "No databases."),
     "x": _expanded,
     "timing": _timing,
