@@ -138,11 +138,17 @@ def _shell(
     return shell_body(opts.env, target, dsn, opts.fmt, remaining, idle_timeout=idle_timeout)
 
 
-def _ask_reason() -> str:
-    reason = input("Write mode: why (recorded in the trail)? ").strip()
-    if not reason:
-        raise UsageError("write mode needs a reason", hint="give --reason TEXT, or answer it")
-    return reason
+def _ask_reason(attempts: int = 3) -> str:
+    """The reason for --write, asked in the terminal until one is given (a few times)."""
+    for _ in range(attempts):
+        try:
+            reason = input("Write mode: why (recorded in the trail)? ").strip()
+        except EOFError:
+            break
+        if reason:
+            return reason
+        print("A reason is required: it is recorded in the trail with what you do.")
+    raise UsageError("write mode needs a reason", hint="give --reason TEXT, or answer it")
 
 
 def _drive(

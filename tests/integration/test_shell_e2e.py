@@ -467,10 +467,25 @@ def test_completion_catalog_is_refreshed_after_ddl(shell: Any, shell_table: str)
     assert len(loads) == 2
 
 
+def test_write_at_start_without_any_reason_ends_before_connecting(shell: Any) -> None:
+    pty = shell("--write")
+    for _ in range(3):
+        pty.expect(r"Write mode: why \(recorded in the trail\)\?")
+        pty.line("")
+    pty.expect("write mode needs a reason")
+    pty.child.expect(pexpect.EOF, timeout=30)
+    pty.child.close()
+    assert pty.child.exitstatus == 2
+    assert not trail_files(pty.trail_dir)  # nothing started: no connection, no trail
+
+
 def test_write_at_start_asks_the_reason_and_ctrl_c_cancels_a_confirmation(
     shell: Any, sandbox: Sandbox, shell_table: str
 ) -> None:
     pty = shell("--write")
+    pty.expect(r"Write mode: why \(recorded in the trail\)\?")
+    pty.line("  ")  # no reason: asked again
+    pty.expect("A reason is required")
     pty.expect(r"Write mode: why \(recorded in the trail\)\?")
     pty.line("fix the v column")
     assert pty.prompt() == "idle"
