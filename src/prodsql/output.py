@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import unicodedata
 from collections.abc import Sequence
 from typing import IO, Any
@@ -15,6 +16,14 @@ NUMERIC_OIDS = frozenset({20, 21, 23, 26, 700, 701, 790, 1700})
 _INT_OIDS = frozenset({20, 21, 23, 26})
 _FLOAT_OIDS = frozenset({700, 701})
 FORMATS = ("aligned", "csv", "json")
+# What psql's aligned and expanded formats show in place of a control character (its
+# mbprint.c, pg_wcsformat): data must not drive the operator's terminal. A line feed
+# stays: the layouts show it as a continuation line marked '+'.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_CONTROL_TO_NUL = bytes(0 if b < 0x20 or b == 0x7F else b for b in range(256))
+# JSON keeps every value exact; DEL and the C1 controls (U+0080-U+009F, 8-bit CSI among
+# them) are written as escapes too, as json.dumps leaves them raw.
+_JSON_RAW = re.compile("[\x7f-\x9f]")
 
 
 def render(result: Result, fmt: str, out: IO[str], *, null: str = "") -> None:
@@ -71,7 +80,7 @@ class StreamPrinter:
 
     def _aligned_footer(self, result: Result) -> str:
         if not result.has_rows:
-            return result.status + "\n" if result.status else ""
+            return result.status + "\n" if result.status and not result.quiet else ""
         text = self._table.render([], self.null) if self._table and self.count == 0 else ""
         n = self.count
         text += f"({n} row{'' if n == 1 else 's'})\n\n"
@@ -97,7 +106,55 @@ class StreamPrinter:
             )
             for row in batch
         ]
-        self.out.write(("[\n" if self.count == 0 else ",\n") + ",\n".join(items))
+        text = ("[\n" if self.count == 0 else ",\n") + ",\n".join(items)
+        self.out.write(json_safe(text))
+
+
+def json_safe(text: str) -> str:
+    """JSON text with DEL and C1 controls escaped (``\\u009b``): the same data, nothing a
+    terminal acts on."""
+    if text.isascii() and "\x7f" not in text:
+        return text
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def display_text(text: str) -> str:
+    """A value as psql's aligned and expanded formats show it: CR as ``\\r``, other C0
+    controls and DEL as ``\\xNN``, C1 controls as ``\\uNNNN``, a tab as spaces to the
+    next multiple of 8 columns; line feeds stay, for the caller to split on."""
+    if text.isprintable():
+        return text
+    shown = _CONTROL.sub(_escape_control, text)
+    if "\t" in shown:
+        shown = "\n".join(map(_expand_tabs, shown.split("\n")))
+    return shown
+
+
+def _escape_control(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code == 0x0D:
+        return "\\r"
+    return f"\\x{code:02X}" if code < 0x80 else f"\\u{code:04X}"
+
+
+def _expand_tabs(line: str) -> str:
+    if line.isascii():
+        return line.expandtabs(8)
+    out: list[str] = []
+    width = 0
+    for ch in line:
+        if ch == "\t":
+            out.append(" " * (8 - width % 8))
+            width += 8 - width % 8
+        else:
+            out.append(ch)
+            width += display_width(ch)
+    return "".join(out)
+
+
+def _has_control(ascii_text: str) -> bool:
+    # bytes.translate is a plain table lookup: ~4x faster than str.isprintable, ~10x re.
+    return b"\0" in ascii_text.encode().translate(_CONTROL_TO_NUL)
 
 
 def display_width(text: str) -> int:
@@ -146,8 +203,9 @@ class AlignedTable:
     column widths that only ever grow."""
 
     def __init__(self, columns: Sequence[str], aligns: Sequence[str]) -> None:
-        self.columns, self.aligns = list(columns), list(aligns)
-        self.widths = [display_width(c) for c in columns]
+        self.columns = [display_text(c) for c in columns]
+        self.aligns = list(aligns)
+        self.widths = [_cell_width(c) for c in self.columns]
         self.header_done = False
 
     def render(self, rows: Sequence[Sequence[Any]], null: str) -> str:
@@ -159,7 +217,7 @@ class AlignedTable:
         parts: list[str] = []
         if not self.header_done:
             self.header_done = True
-            parts += [_header_line(self.columns, self.widths), _rule(self.widths)]
+            parts += [*_header_lines(self.columns, self.widths), _rule(self.widths)]
         if rows:
             if plain:
                 template = _row_template(self.widths, self.aligns)
@@ -171,14 +229,16 @@ class AlignedTable:
         return "\n".join(parts) + "\n" if parts else ""
 
     def _widen(self, cols: list[list[str]]) -> bool:
-        """Grow the widths to fit ``cols``; True when every cell is one ASCII line."""
+        """Make control characters visible and grow the widths to fit ``cols``; True
+        when every cell is one line of printable ASCII."""
         plain = True
         for i, col in enumerate(cols):
             joined = "".join(col)
-            if joined.isascii() and "\n" not in joined:
+            if joined.isascii() and not _has_control(joined):
                 width = max(map(len, col), default=0)
             else:
                 plain = False
+                col[:] = map(display_text, col)
                 width = max((_cell_width(c) for c in col), default=0)
             self.widths[i] = max(self.widths[i], width)
         return plain
@@ -216,18 +276,37 @@ def _row_template(widths: Sequence[int], aligns: Sequence[str]) -> str:
 
 
 def format_table(
-    columns: Sequence[str], rows: Sequence[Sequence[str]], aligns: Sequence[str]
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    aligns: Sequence[str],
+    *,
+    header: bool = True,
 ) -> str:
-    """psql's aligned format for a whole table; multi-line cells continue with '+'."""
-    return AlignedTable(columns, aligns).render(rows, "")
+    """psql's aligned format for a whole table; multi-line cells continue with '+'.
+    Without ``header`` only the rows (widths still count the headers, as psql's)."""
+    table = AlignedTable(columns, aligns)
+    table.header_done = not header
+    return table.render(rows, "")
 
 
 def _rule(widths: Sequence[int]) -> str:
     return "+".join("-" * (w + 2) for w in widths)
 
 
-def _header_line(columns: Sequence[str], widths: Sequence[int]) -> str:
-    return "|".join(" " + _pad(c, w, "c") + " " for c, w in zip(columns, widths, strict=True))
+def _header_lines(columns: Sequence[str], widths: Sequence[int]) -> list[str]:
+    """The centred headers; a header with a line break goes on below, marked '+'."""
+    split = [c.split("\n") for c in columns]
+    height = max((len(lines) for lines in split), default=1)
+    out = []
+    for k in range(height):
+        pieces = []
+        for lines, w in zip(split, widths, strict=True):
+            if k >= len(lines):
+                pieces.append(" " * (w + 2))
+            else:
+                pieces.append(" " + _pad(lines[k], w, "c") + ("+" if k < len(lines) - 1 else " "))
+        out.append("|".join(pieces))
+    return out
 
 
 def _row_lines(row: Sequence[list[str]], widths: Sequence[int], aligns: Sequence[str]) -> list[str]:
@@ -241,7 +320,9 @@ def _row_lines(row: Sequence[list[str]], widths: Sequence[int], aligns: Sequence
         for i, lines in enumerate(row):
             text = lines[k] if k < len(lines) else ""
             goes_on = k < len(lines) - 1
-            if i == last and not goes_on:
+            if i == last and k >= len(lines):
+                pieces.append(" ")  # psql pads no finished last column, even a numeric one
+            elif i == last and not goes_on:
                 pieces.append(" " + (text if aligns[i] == "l" else _pad(text, widths[i], "r")))
             else:
                 pieces.append(" " + _pad(text, widths[i], aligns[i]) + ("+" if goes_on else " "))

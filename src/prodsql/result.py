@@ -14,3 +14,5 @@ class Result:
     status: str = ""
     rowcount: int = -1
     has_rows: bool = False
+    # No status line: COPY ... TO STDOUT, whose data went to the same stream (as psql).
+    quiet: bool = False

@@ -3,6 +3,7 @@ same rows whichever way psycopg hands them over."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Generator, Iterator
@@ -23,6 +24,18 @@ TRICKY = (
 # Widths settle in the first batch, so even across batches the layout is psql's own.
 LONG = "SELECT g + 10000 AS n, 'row' || (g % 10) AS label FROM generate_series(1, 2500) g"
 EMPTY = "SELECT 1 AS a, 'x'::text AS b WHERE false"
+# Control characters: psql shows them escaped (\r, \x1B, \u0085), tabs as spaces to the next
+# multiple of 8, line feeds as continuation lines; CSV keeps the raw bytes.
+CONTROL = (
+    "SELECT g, E'a\\rb' AS cr, E'x\\x01y' AS soh, E'\\x1b[2J' AS esc, E'p\\tq' AS tab, "
+    "E'\\x7f' AS del, chr(128) || chr(155) || chr(160) AS c1, E'l1\\nl2\\tz' AS ml, "
+    "E'ab\\tc漢\\td' AS wide, CASE WHEN g = 2 THEN E'\\x1b]0;title\\x07' END AS osc "
+    "FROM generate_series(1, 3) g"
+)
+HEADERS = (
+    'SELECT 1 AS U&"a\\000Ab", 2 AS U&"t\\0009x", \'v\' AS U&"e\\001Bx", '
+    "E'\\r\\n' AS crlf, NULL AS U&\"\\0085\", E'a\\nb' AS n"
+)
 
 
 @pytest.fixture
@@ -42,7 +55,11 @@ def psql(sandbox: Sandbox, env: dict[str, str], *args: str) -> str:
     return subprocess.run(cmd, env=env, capture_output=True, text=True, check=True).stdout
 
 
-@pytest.mark.parametrize("sql", [TRICKY, LONG, EMPTY], ids=["tricky", "2500-rows", "empty"])
+@pytest.mark.parametrize(
+    "sql",
+    [TRICKY, LONG, EMPTY, CONTROL, HEADERS],
+    ids=["tricky", "2500-rows", "empty", "control-chars", "control-headers"],
+)
 @pytest.mark.parametrize("fmt", ["aligned", "csv"])
 def test_output_is_psqls_byte_for_byte(
     sandbox: Sandbox, env: dict[str, str], tmp_path: Path, sql: str, fmt: str
@@ -51,6 +68,21 @@ def test_output_is_psqls_byte_for_byte(
     assert ours(sandbox, env, tmp_path, "--format", fmt, "-c", sql) == psql(
         sandbox, env, *flag, "-c", sql
     )
+
+
+def test_control_characters_reach_the_terminal_only_escaped(
+    sandbox: Sandbox, env: dict[str, str], tmp_path: Path
+) -> None:
+    aligned = ours(sandbox, env, tmp_path, "-c", CONTROL)
+    assert not [ch for ch in aligned if ch != "\n" and (ch < " " or "\x7f" <= ch <= "\x9f")]
+    assert "\\x1B]0;title\\x07" in aligned
+    # JSON keeps the data exact; what a terminal would act on is written as \u escapes.
+    text = ours(sandbox, env, tmp_path, "--format", "json", "-c", CONTROL)
+    assert not [ch for ch in text if ch != "\n" and (ch < " " or "\x7f" <= ch <= "\x9f")]
+    rows = json.loads(text)
+    assert rows[1]["osc"] == "\x1b]0;title\x07"
+    assert rows[0]["c1"] == "\x80\x9b\xa0"
+    assert rows[0]["del"] == "\x7f"
 
 
 def test_a_large_result_streams_in_bounded_memory(

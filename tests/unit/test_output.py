@@ -6,7 +6,14 @@ import io
 import json
 from collections.abc import Sequence
 
-from prodsql.output import StreamPrinter, csv_lines, format_table, render
+from prodsql.output import (
+    StreamPrinter,
+    csv_lines,
+    display_text,
+    format_table,
+    json_safe,
+    render,
+)
 from prodsql.result import Result
 
 
@@ -133,3 +140,55 @@ def test_render_of_a_collected_result_matches_the_stream() -> None:
         out = io.StringIO()
         render(Result(["i", "t"], [23, 25], rows, "SELECT 2", 2, True), fmt, out)
         assert out.getvalue() == streamed(fmt, ["i", "t"], [23, 25], [rows])
+
+
+# -- control characters (psql 15's pg_wcsformat, checked against psql itself) ---------------
+
+
+def test_control_characters_are_shown_as_psql_shows_them() -> None:
+    assert display_text("a\rb") == "a\\rb"
+    assert display_text("x\x01y\x1b[2J\x7f") == "x\\x01y\\x1B[2J\\x7F"
+    assert display_text("\x80\x9b\xa0é") == "\\u0080\\u009B\xa0é"  # C1 only; NBSP is text
+    assert display_text("p\tq\n\tz") == "p       q\n        z"  # tab stops every 8 columns
+    assert display_text("ab\tc漢\td") == "ab      c漢     d"  # by display width
+    assert display_text("\\x1b\u2028") == "\\x1b\u2028"  # no control character
+    assert display_text("plain") == "plain"
+
+
+def test_aligned_escapes_control_characters_in_cells_and_headers() -> None:
+    text = format_table(
+        ["a\nb", "t\tx", "e\x1bx", "w", "crlf", "ml"],
+        [["1", "2", "v", "ab\tc漢\td", "\r\n", "x\ty\n\tz"]],
+        ["r", "r", "l", "l", "l", "l"],
+    )
+    assert text == (  # psql 15, byte for byte
+        " a+| t       x | e\\x1Bx |         w         | crlf |    ml     \n"
+        " b |           |        |                   |      |           \n"
+        "---+-----------+--------+-------------------+------+-----------\n"
+        " 1 |         2 | v      | ab      c漢     d | \\r  +| x       y+\n"
+        "   |           |        |                   |      |         z\n"
+    )
+
+
+def test_control_characters_leave_the_ascii_fast_path() -> None:
+    # One control character in a batch of plain rows: the whole batch is laid out escaped.
+    rows = [(str(i), "x") for i in range(5)] + [("9", "\x1b[31mred")]
+    out = streamed("aligned", ["i", "v"], [23, 25], [rows])
+    assert "\x1b" not in out
+    assert " 9 | \\x1B[31mred\n" in out
+    assert out.splitlines()[0] == " i |      v      "  # the width of the escaped text
+
+
+def test_a_finished_numeric_last_column_is_not_padded() -> None:
+    assert format_table(["x", "n"], [["a\nb", "1"]], ["l", "r"]) == (
+        " x | n \n---+---\n a+| 1\n b | \n"
+    )
+
+
+def test_csv_keeps_the_bytes_and_json_escapes_what_a_terminal_acts_on() -> None:
+    row = ("a\rb", "\x1b[2J", "\x9b1m\x7f")
+    assert csv_lines([row], 3, "") == '"a\rb",\x1b[2J,\x9b1m\x7f\n'  # psql --csv: raw
+    out = streamed("json", ["a", "b", "c"], [25, 25, 25], [[row]])
+    assert not any(ch in out for ch in "\r\x1b\x9b\x7f")
+    assert json.loads(out) == [dict(zip("abc", row, strict=True))]
+    assert json_safe('"caf\u00e9"') == '"caf\u00e9"'

@@ -16,10 +16,36 @@ from typing import IO
 
 from prodsql.audit.trails import iso_seconds
 from prodsql.errors import TrailFormatError, UsageError
+from prodsql.output import json_safe
 from prodsql.trail import VerifyResult, VerifyStatus, read_records, verify_file
 
 _READ_ONLY_KINDS = frozenset({"read", "set", "transaction", "empty"})
 _STEP_KINDS = frozenset({"statement", "refused", "meta", "reconnect", "connected"})
+# Kept by --writes-only beside the writes: without them a rolled-back write would look
+# committed. END and ABORT are classified as COMMIT and ROLLBACK.
+_TRANSACTION_CONTROL = frozenset(
+    {
+        "BEGIN",
+        "START TRANSACTION",
+        "COMMIT",
+        "ROLLBACK",
+        "SAVEPOINT",
+        "RELEASE",
+        "PREPARE TRANSACTION",
+        "COMMIT PREPARED",
+        "ROLLBACK PREPARED",
+    }
+)
+# prodsql's own statements carry no classification: the BEGIN of a write transaction.
+_INTERNAL_TRANSACTION_CONTROL = re.compile(
+    r"\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE)\b",
+    re.IGNORECASE,
+)
+# Characters that must not reach the reviewer's terminal (or page) as they are: C0 and C1
+# controls, DEL, and the bidirectional and line-separator controls that can make text
+# look other than it is. Shown as escapes; the JSON format keeps the text exact.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 # Pauses longer than this are cut when pacing: nobody wants to watch an idle minute.
 _MAX_PAUSE = 5.0
 
@@ -51,6 +77,16 @@ class Step:
             and not self.internal
             and str(self.classification.get("kind", "unknown")) not in _READ_ONLY_KINDS
         )
+
+    @property
+    def controls_transaction(self) -> bool:
+        """BEGIN, COMMIT, ROLLBACK, SAVEPOINT... (prodsql's own BEGIN included)."""
+        if self.kind not in ("statement", "refused"):
+            return False
+        if self.internal:
+            return _INTERNAL_TRANSACTION_CONTROL.match(self.text) is not None
+        c = self.classification
+        return c.get("kind") == "transaction" and c.get("command") in _TRANSACTION_CONTROL
 
     def as_json(self) -> dict[str, object]:
         label, summary = step_summary(self)
@@ -130,8 +166,15 @@ def _header(records: list[dict[str, object]]) -> dict[str, object]:
         "start": start.get("ts"),
         "end": end.get("ts"),
         "how": end.get("how"),
+        "open_transaction": end.get("open_transaction"),
         "statements": end.get("statements"),
     }
+
+
+def _open_txn(h: dict[str, object]) -> str:
+    """A transaction open at the end was not committed: say so beside how it ended."""
+    open_txn = h.get("open_transaction")
+    return f"; open transaction: {open_txn}" if open_txn else ""
 
 
 def _first(records: list[dict[str, object]], kind: str) -> dict[str, object]:
@@ -173,12 +216,13 @@ def _dict(value: object) -> dict[str, object]:
 
 
 def select(steps: Sequence[Step], *, writes_only: bool, grep: str | None) -> list[Step]:
-    """Statement steps that pass the filters; mode switches and reconnects always stay."""
+    """Statement steps that pass the filters; mode switches and reconnects always stay,
+    and ``writes_only`` keeps transaction control beside the writes."""
     pattern = _compile(grep) if grep else None
     chosen = []
     for step in steps:
         if step.kind in ("statement", "refused"):
-            if writes_only and not step.may_write:
+            if writes_only and not (step.may_write or step.controls_transaction):
                 continue
             if pattern and not pattern.search(step.text):
                 continue
@@ -207,7 +251,7 @@ def render(
     sleep: Callable[[float], None] | None = None,
 ) -> None:
     if fmt == "json":
-        json.dump(_json(session, steps), out, indent=1, ensure_ascii=False)
+        out.write(json_safe(json.dumps(_json(session, steps), indent=1, ensure_ascii=False)))
         out.write("\n")
     elif fmt == "html":
         out.write(render_html(session, steps))
@@ -262,7 +306,7 @@ def header_lines(h: dict[str, object]) -> list[tuple[str, str]]:
         ("mode", _v(h.get("mode"))),
         ("audit posture", posture),
         ("start", _v(h.get("start"))),
-        ("end", f"{_v(h.get('end'))} ({h.get('how') or 'not closed'})"),
+        ("end", f"{_v(h.get('end'))} ({h.get('how') or 'not closed'}){_open_txn(h)}"),
     ]
 
 
@@ -376,7 +420,41 @@ def _outcome_text(o: dict[str, object] | None) -> str:
         parts.append(f"{o['duration_ms']} ms")
     if o.get("sqlstate"):
         parts.append(f"SQLSTATE {o['sqlstate']}: {o.get('message')}")
-    return ", ".join(parts)
+    elif o.get("message") and o.get("status") != "ok":
+        parts.append(str(o["message"]))
+    return ", ".join(parts) + _notices(o.get("notices"))
+
+
+def _notices(notices: object) -> str:
+    """What the server said beside the result (``WARNING: there is no transaction in
+    progress``), as psql would have shown it."""
+    if not isinstance(notices, list):
+        return ""
+    said = [
+        f"; {n.get('severity') or 'NOTICE'}: {n.get('message') or ''}"
+        for n in notices
+        if isinstance(n, dict)
+    ]
+    return "".join(said)
+
+
+def shown(text: str) -> str:
+    """A value from the trail, on one line, with every control character visible."""
+    return _UNSAFE.sub(_escape, text)
+
+
+def shown_statement(text: str) -> str:
+    """A statement's text with its line breaks kept, tabs as spaces, and every other
+    control character visible (``\\r``, ``\\x1b``): a statement cannot rewrite what the
+    reviewer's terminal shows."""
+    lines = text.split("\n")
+    return "\n".join(shown(line.expandtabs(8)) for line in lines)
+
+
+def _escape(match: re.Match[str]) -> str:
+    ch = match.group()
+    code = ord(ch)
+    return _SHORT_ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
 
 
 def render_text(
@@ -390,18 +468,19 @@ def render_text(
 ) -> None:
     note = banner(session.verdict)
     if note:
-        out.write(_paint(f"!!! {note} !!!", "1;31", color) + "\n")
+        out.write(_paint(f"!!! {shown(note)} !!!", "1;31", color) + "\n")
     for label, value in header_lines(session.header):
-        out.write(f"{label + ':':<16}{value}\n")
+        out.write(f"{label + ':':<16}{shown(value)}\n")
     out.write("\n")
     previous: float | None = None
     for step in steps:
         previous = _pace(step, previous, speed, sleep)
         label, detail = step_summary(step)
-        out.write(f"{step.ts}  {label}  {detail}\n")
+        out.write(f"{shown(step.ts)}  {shown(label)}  {shown(detail)}\n")
         if step.text:
-            body = highlight_ansi(step.text) if color else step.text
-            out.write("".join(f"    {line}\n" for line in body.splitlines()))
+            text = shown_statement(step.text).removesuffix("\n")
+            body = highlight_ansi(text) if color else text
+            out.write("".join(f"    {line}\n" for line in body.split("\n")))
         out.flush()
 
 
@@ -472,7 +551,7 @@ pre{background:#f6f6f6;padding:6px;white-space:pre-wrap;margin:4px 0}
 
 def render_html(session: Session, steps: Sequence[Step]) -> str:
     """One self-contained page: inline CSS, no scripts, no external resources."""
-    e = html.escape
+    e = _html
     parts = [
         '<!DOCTYPE html>\n<html><head><meta charset="utf-8">',
         f"<title>prodsql session {e(str(session.header.get('session')))}</title>",
@@ -494,12 +573,16 @@ def render_html(session: Session, steps: Sequence[Step]) -> str:
 
 
 def _html_step(step: Step) -> str:
-    e = html.escape
+    e = _html
     label, detail = step_summary(step)
     failed = step.kind == "refused" or (step.outcome or {}).get("status") not in (None, "ok")
     css = "refused" if step.kind == "refused" else ("error" if failed else "")
-    body = f"<pre>{highlight_html(step.text)}</pre>" if step.text else ""
+    body = f"<pre>{highlight_html(shown_statement(step.text))}</pre>" if step.text else ""
     return (
         f'<div class="step"><div class="meta">{e(step.ts)} <b class="{css}">{e(label)}</b> '
         f"{e(detail)}</div>{body}</div>"
     )
+
+
+def _html(text: str) -> str:
+    return html.escape(shown(text))

@@ -22,7 +22,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from prodsql.output import NUMERIC_OIDS, display_width, format_table
+import psycopg
+
+from prodsql.output import NUMERIC_OIDS, display_text, display_width, format_table, json_safe
 from prodsql.result import Result
 
 DEFAULT_PAGER = "less -SRXF"
@@ -54,24 +56,47 @@ def _cells(row: Sequence[Any], null: str) -> list[str]:
 def format_expanded(
     columns: Sequence[str], rows: Sequence[Sequence[str]], first_record: int
 ) -> str:
-    """psql's ``\\x`` layout: one ``-[ RECORD n ]`` block per row."""
-    label_w = max((display_width(c) for c in columns), default=0)
-    value_w = max(
-        (display_width(line) for row in rows for cell in row for line in cell.split("\n")),
-        default=0,
-    )
+    """psql's ``\\x`` layout: one ``-[ RECORD n ]`` block per row. Labels and values are
+    shown as the aligned format shows them (control characters made visible); a line
+    break continues on the next line, marked '+'."""
+    labels = [display_text(c).split("\n") for c in columns]
+    values = [[display_text(cell).split("\n") for cell in row] for row in rows]
+    label_w = max((display_width(x) for lines in labels for x in lines), default=0)
+    value_w = max((display_width(x) for row in values for lines in row for x in lines), default=0)
+    rule = "-" * (label_w + 1) + "+" + "-" * (value_w + 1)
     out = []
-    for n, row in enumerate(rows, first_record):
+    for n, row in enumerate(values, first_record):
         head = f"-[ RECORD {n} ]"
-        out.append(head + "-" * max(0, label_w + value_w + 3 - len(head)))
-        for col, cell in zip(columns, row, strict=True):
-            lines = cell.split("\n") or [""]
-            for k, line in enumerate(lines):
-                label = col if k == 0 else ""
-                pad = " " * (label_w - display_width(label))
-                more = "+" if k < len(lines) - 1 else ""
-                out.append(f"{label}{pad} | {line}{more}".rstrip(" "))
-    return "\n".join(out) + "\n"
+        out.append(head + rule[len(head) :])
+        for label, value in zip(labels, row, strict=True):
+            out += _expanded_field(label, value, label_w, value_w)
+    return "".join(line + "\n" for line in out)
+
+
+def _expanded_field(label: list[str], value: list[str], label_w: int, value_w: int) -> list[str]:
+    """One field's lines, as psql's print_aligned_vertical writes them with border 1."""
+    lines = []
+    for k in range(max(len(label), len(value))):
+        if k < len(label):
+            more = "+" if k < len(label) - 1 else " "
+            left = label[k] + " " * (label_w - display_width(label[k])) + more
+        else:
+            left = " " * (label_w + 1)
+        if k >= len(value):
+            lines.append(left + "|")
+        elif k < len(value) - 1:
+            lines.append(f"{left}| {value[k]}{' ' * (value_w - display_width(value[k]))}+")
+        else:
+            lines.append(f"{left}| {value[k]}")
+    return lines
+
+
+class PagerClosed(psycopg.errors.QueryCanceled):
+    """The pager quit before the whole result was shown: the stream stops here, which
+    cancels the query on the server (``session.fetch``), and the outcome is
+    ``cancelled``. Not the server's doing, so no SQLSTATE."""
+
+    sqlstate = None
 
 
 class Output:
@@ -115,6 +140,7 @@ class Pager:
             return
         try:
             self.proc.stdin.write(text)
+            self.proc.stdin.flush()  # a pager that quit is noticed now, not a buffer later
         except (BrokenPipeError, OSError):
             self.broken = True  # the user quit the pager; the rest is discarded
 
@@ -153,6 +179,8 @@ class ResultPrinter:
             text = self._format([_cells(r, self.display.null) for r in batch], first=first)
         self.count += len(batch)
         self._emit(text)
+        if self.pager is not None and self.pager.broken:
+            raise PagerClosed("the pager was closed before the whole result was shown")
 
     # -- after the statement
     def finish(self, result: Result) -> None:
@@ -200,8 +228,7 @@ class ResultPrinter:
             self.use_expanded = width > self.output.size()[0]
         if self.use_expanded:
             return format_expanded(self.columns, cells, self.count + 1)
-        table = format_table(self.columns, cells, self.aligns)
-        return table if first else table.split("\n", 2)[2]
+        return format_table(self.columns, cells, self.aligns, header=first)
 
     def _emit(self, text: str) -> None:
         if not text:
@@ -230,15 +257,19 @@ class ResultPrinter:
 
 
 def _status_line(result: Result) -> str:
-    return result.status + "\n" if result.status else ""
+    return result.status + "\n" if result.status and not result.quiet else ""
 
 
 def _table_width(columns: Sequence[str], cells: Sequence[Sequence[str]]) -> int:
-    widths = [display_width(c) for c in columns]
+    widths = [_shown_width(c) for c in columns]
     for row in cells[:200]:
         for i, cell in enumerate(row):
-            widths[i] = max(widths[i], *(display_width(x) for x in cell.split("\n")))
+            widths[i] = max(widths[i], _shown_width(cell))
     return sum(widths) + 3 * len(widths)
+
+
+def _shown_width(cell: str) -> int:
+    return max(display_width(x) for x in display_text(cell).split("\n"))
 
 
 def _csv(columns: Sequence[str] | None, cells: Sequence[Sequence[str]]) -> str:
@@ -262,7 +293,7 @@ def _json(
         for row in cells
     ]
     head = "[\n" if first else ",\n"
-    return head + ",\n".join(items) if items else ("[\n" if first else "")
+    return json_safe(head + ",\n".join(items)) if items else ("[\n" if first else "")
 
 
 def _json_values(oids: Sequence[int], row: Sequence[object]) -> list[object]:

@@ -294,3 +294,140 @@ def test_an_empty_or_headerless_trail_does_not_pretend_to_be_break_glass(
         assert "BREAK-GLASS" not in out
         if fmt != "json":
             assert "unknown: the trail has no session_start record" in out
+
+
+# -- what the trail holds cannot drive the reviewer's terminal ----------------------------
+
+ERASE_LINE = "\r\x1b[1A\x1b[2K"
+
+
+def hostile_trail(directory: Path) -> Path:
+    """A write-mode session whose texts and fields carry terminal controls: a statement
+    that would erase itself, a reason that would clear the screen and fake a step, a
+    bidi override; prodsql's BEGIN, a write, a rollback and a COMMIT with a warning."""
+    from prodsql.trail import TrailWriter
+    from unit.audit.trailkit import Clock
+
+    w = TrailWriter.create(directory, session_id="evil0001", ticket="OPS-9", now=Clock())
+    w.append(
+        "session_start",
+        {
+            "ticket": "OPS-9",
+            "break_glass": False,
+            "reason": "fix\x1b[2J\n2026-01-01T00:00:00Z  #9  SELECT [read] run -> ok",
+            "os_user": "eve\x9b31m",
+            "host": "vm",
+            "mode": "write",
+        },
+    )
+    steps: list[tuple[str, dict[str, object] | None, dict[str, object]]] = [
+        ("BEGIN", None, {}),
+        (
+            f"UPDATE items SET v = 'x' /* {ERASE_LINE} */\nWHERE id = 1",
+            {"kind": "write", "command": "UPDATE"},
+            {"rows": 1},
+        ),
+        ("SELECT\t1 -- \u202eevil", {"kind": "read", "command": "SELECT"}, {}),
+        ("ROLLBACK", {"kind": "transaction", "command": "ROLLBACK"}, {}),
+        (
+            "COMMIT",
+            {"kind": "transaction", "command": "COMMIT"},
+            {
+                "notices": [
+                    {"severity": "WARNING", "message": "there is no transaction in progress"}
+                ]
+            },
+        ),
+    ]
+    for n, (text, classification, outcome) in enumerate(steps, start=1):
+        tag = f"prodsql:evil0001:seq={n}"
+        record: dict[str, object] = {"stmt": n, "text": text, "sent": f"/* {tag} */ {text}"}
+        if classification is None:
+            record.update(source="internal", purpose="open the write transaction the user commits")
+        else:
+            record.update(source="shell", classification=classification)
+            record["decision"] = {"action": "run", "reasons": []}
+        w.append("statement", {**record, "tag": tag})
+        w.append("outcome", {"stmt": n, "status": "ok", "duration_ms": 0.2, **outcome})
+    w.append("meta", {"command": "echo", "args": "\x1b]0;owned\x07", "result": "ok"})
+    w.close("completed", {"statements": len(steps)})
+    return w.path
+
+
+def raw_controls(text: str) -> list[str]:
+    return [ch for ch in text if ch != "\n" and (ch < " " or "\x7f" <= ch <= "\x9f")]
+
+
+@pytest.mark.parametrize("color", ["never", "always"])
+def test_replay_text_shows_control_characters_escaped(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str], color: str
+) -> None:
+    import re
+
+    path = hostile_trail(trail_dir)
+    assert replay_main([str(path), "--color", color]) == 0
+    out = capsys.readouterr().out
+    assert raw_controls(re.sub(r"\x1b\[[0-9;]*m", "", out)) == []  # only replay's own colours
+    if color == "never":
+        assert "    UPDATE items SET v = 'x' /* \\r\\x1b[1A\\x1b[2K */\n    WHERE id = 1\n" in out
+        assert "    SELECT  1 -- \\u202eevil\n" in out  # a tab as spaces, a bidi override shown
+    assert "why:            ticket OPS-9 (fix\\x1b[2J\\n2026-01-01T00:00:00Z  #9" in out
+    assert "eve\\x9b31m@vm" in out
+    assert "echo \\x1b]0;owned\\x07" in out
+    assert not any(line.startswith("2026-01-01T00:00:00Z  #9") for line in out.splitlines())
+
+
+def test_replay_html_shows_control_characters_escaped(trail_dir: Path, tmp_path: Path) -> None:
+    page = tmp_path / "s.html"
+    replay_main([str(hostile_trail(trail_dir)), "--format", "html", "-o", str(page)])
+    text = page.read_text(encoding="utf-8")
+    assert raw_controls(text) == []
+    assert "/* \\r\\x1b[1A\\x1b[2K */" in text
+    assert "\u202e" not in text
+    assert "WARNING: there is no transaction in progress" in text
+
+
+def test_replay_json_keeps_the_trail_exact(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    replay_main([str(hostile_trail(trail_dir)), "--format", "json"])
+    out = capsys.readouterr().out
+    assert raw_controls(out) == []  # JSON escapes them, C1 included
+    report = json.loads(out)
+    update = next(s for s in report["steps"] if s["stmt"] == 2)
+    assert ERASE_LINE in update["text"]
+    assert report["header"]["os_user"] == "eve\x9b31m"
+
+
+def test_writes_only_keeps_transaction_control_and_notices_are_shown(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = hostile_trail(trail_dir)
+    replay_main([str(path), "--format", "json", "--writes-only"])
+    steps = json.loads(capsys.readouterr().out)["steps"]
+    kept = [s["text"].split()[0] for s in steps if s["kind"] == "statement"]
+    assert kept == ["BEGIN", "UPDATE", "ROLLBACK", "COMMIT"]  # the rollback stays visible
+    assert [s["may_write"] for s in steps if s["kind"] == "statement"] == [
+        False, True, False, False,
+    ]  # fmt: skip
+    replay_main([str(path), "--color", "never", "--writes-only"])
+    out = capsys.readouterr().out
+    assert "#5  COMMIT [transaction] run -> ok, 0.2 ms; WARNING: there is no transaction in" in out
+    assert "SELECT" not in out.split("\n\n", 1)[1]
+
+
+def test_replay_says_a_transaction_was_open_at_the_end(
+    trail_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from prodsql.trail import TrailWriter
+    from unit.audit.trailkit import Clock
+
+    w = TrailWriter.create(trail_dir, session_id="ot000001", ticket="OPS-1", now=Clock())
+    w.append("session_start", {"ticket": "OPS-1", "mode": "write", "reason": "fix"})
+    lost = "rolled back by the server as the connection closed"
+    w.close("terminated", {"statements": 0, "open_transaction": lost})
+    assert replay_main([str(w.path)]) == 0
+    out = capsys.readouterr().out
+    assert f"(terminated); open transaction: {lost}" in out
+    assert replay_main([str(w.path), "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["header"]["open_transaction"] == lost

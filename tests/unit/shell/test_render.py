@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from prodsql.result import Result
-from prodsql.shell.render import Display, Output, ResultPrinter, format_expanded
+from prodsql.shell.render import Display, Output, PagerClosed, ResultPrinter, format_expanded
 
 
 class Term(io.StringIO):
@@ -117,3 +117,80 @@ def test_a_small_result_or_pager_off_stays_on_the_terminal(
     terminal, pager = paged(tmp_path, monkeypatch, [(i, "x") for i in range(20)], pager=False)
     assert "(20 rows)" in terminal
     assert pager == ""
+
+
+# -- control characters, multi-line labels and values: psql 15's own output ---------------
+
+
+def test_expanded_is_psqls_with_control_characters_and_line_breaks() -> None:
+    columns = ["a\nb", "t\tx", "e\x1bx", "w", "crlf", "ml", "ctl"]
+    row = ["1", "2", "v", "ab\tc漢\td", "\r\n", "x\ty\n\tz", "\x01"]
+    assert format_expanded(columns, [row], 1) == (
+        "-[ RECORD 1 ]----------------\n"
+        "a        +| 1\n"
+        "b         |\n"
+        "t       x | 2\n"
+        "e\\x1Bx    | v\n"
+        "w         | ab      c漢     d\n"
+        "crlf      | \\r               +\n"
+        "          | \n"
+        "ml        | x       y        +\n"
+        "          |         z\n"
+        "ctl       | \\x01\n"
+    )
+
+
+def test_expanded_keeps_blanks_and_draws_psqls_rule() -> None:
+    columns = ["a", "b", "c", "a_very_long_column_name_here", "d"]
+    assert format_expanded(columns, [["", "tail  ", "", "1", "x\ny"]], 7) == (
+        "-[ RECORD 7 ]----------------+-------\n"
+        "a                            | \n"
+        "b                            | tail  \n"
+        "c                            | \n"
+        "a_very_long_column_name_here | 1\n"
+        "d                            | x     +\n"
+        "                             | y\n"
+    )
+
+
+def test_expanded_with_no_rows_is_psqls() -> None:
+    out = Term()
+    printer = ResultPrinter(Display(expanded="on"), Output(out, size=lambda: (80, 24)))
+    printer.start(["a"], [23])
+    printer.finish(Result(columns=["a"], has_rows=True, status="SELECT 0"))
+    assert out.getvalue() == "(0 rows)\n\n"
+
+
+def test_later_batches_repeat_no_header_even_a_multi_line_one() -> None:
+    out = Term()
+    printer = ResultPrinter(Display(), Output(out, size=lambda: (80, 24)))
+    printer.start(["x\ny", "v"], [23, 25])
+    printer.rows([(1, "a\x1b")])
+    printer.rows([(2, "b\rc")])
+    printer.finish(Result(columns=["x\ny", "v"], has_rows=True, status="SELECT 2"))
+    assert out.getvalue() == (
+        " x+|   v   \n y |       \n---+-------\n 1 | a\\x1B\n 2 | b\\rc\n(2 rows)\n\n"
+    )
+
+
+def test_a_pager_that_quits_stops_the_stream(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The pager reads one line and exits, as less does on 'q': the next batch raises, so
+    # the runner's stream is abandoned and the query cancelled on the server.
+    script = tmp_path / "quits.py"
+    script.write_text("import sys\nsys.stdin.readline()\n")
+    monkeypatch.setenv("PAGER", f"{sys.executable} {script}")
+    printer = ResultPrinter(Display(), Output(Tty(), size=lambda: (40, 10)))
+    printer.start(["id", "name"], [23, 25])
+    batch = [(i, "x" * 20) for i in range(1000)]
+
+    def stream() -> None:
+        for _ in range(1000):
+            printer.rows(batch)
+
+    with pytest.raises(PagerClosed, match="the pager was closed") as caught:
+        stream()
+    assert printer.count < 1000 * 1000
+    assert caught.value.sqlstate is None  # the client's doing, not the server's
+    printer.abort()  # and the shell goes on
