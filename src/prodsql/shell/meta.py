@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from prodsql.errors import Error, StatementError
 from prodsql.policy import MetaCommand, Mode, Statement
 from prodsql.shell import describe, describe_format
-from prodsql.shell.render import ResultPrinter
+from prodsql.shell.app import InputStop
+from prodsql.shell.render import Output, ResultPrinter
 
 if TYPE_CHECKING:
     from prodsql.shell.app import Shell
@@ -26,38 +27,41 @@ if TYPE_CHECKING:
 Fields = dict[str, object]
 Handler = Callable[["Shell", str], Fields | None]
 WATCH_MIN_SECONDS = 0.1
+_PIPES = frozenset({"o", "out", "g", "gx", "w"})  # \o |cmd: a shell escape
+_BOOLEANS = {"on": True, "true": True, "yes": True, "1": True}
+_BOOLEANS |= {"off": False, "false": False, "no": False, "0": False}  # psql's booleans
 
 HELP = """\
 General
   \\q                 quit (asks about an open transaction; the default is rollback)
-  \\? | \\h [COMMAND]   this help | an SQL command's syntax (\\h alone: the list)
-  \\conninfo | \\ticket  the connection | the ticket, session id and trail
+  \\? | \\h [COMMAND]  this help | an SQL command's syntax (\\h alone: the list)
+  \\conninfo          the connection
+  \\ticket            the ticket, session id and trail
 Modes (recorded in the trail)
   \\write REASON      switch to write mode; writes run in a transaction you COMMIT
   \\readonly          switch back to read-only
 Catalog (optional psql pattern: * ? schema.name)
   \\d [NAME]  \\dt  \\dv  \\dm  \\di  \\ds  \\dn  \\df  \\du  \\l
 Display
-  \\x [on|off|auto]   expanded display      \\timing [on|off]
+  \\x [on|off|auto]   expanded display
+  \\timing [on|off]   show how long each statement took
   \\pset null TEXT | format aligned|csv|json | pager on|off
 Input and output
   \\i FILE            run FILE's statements, each through the audited path
   \\o [FILE]          send results to FILE (recorded); no FILE: back to the terminal
   \\e                 edit the buffer (or the last statement) in $EDITOR
-  \\g | \\gx          run the buffer (\\gx: expanded); alone: run the last statement again
+  \\g | \\gx [FILE]    run the buffer (\\gx: expanded), its result to FILE if given;
+                     alone: run the last statement again
   \\watch [SECONDS]   run the last statement every SECONDS (default 2) until Ctrl-C
-Refused: \\! and every other shell escape.
+Refused: \\! and every other shell escape (\\o |cmd, \\g |cmd).
+A statement that is refused, not confirmed or fails stops the rest of the input.
 """
 
 
 def dispatch(shell: Shell, cmd: MetaCommand) -> None:
     name = cmd.name
-    if name.startswith("!") or (name in ("o", "out", "g", "w") and cmd.args.startswith("|")):
-        shell.err.write(
-            f"\\{name}: shell escapes are refused (prodsql runs on bastion hosts); "
-            "nothing was run\n"
-        )
-        shell.session.record_meta(name, cmd.args, {"result": "refused: shell escape"})
+    if name.startswith("!") or (name in _PIPES and cmd.args.startswith("|")):
+        _refuse_escape(shell, cmd)
         return
     handler = HANDLERS.get(name.rstrip("+S") if name.startswith("d") else name)
     if handler is None:
@@ -76,9 +80,18 @@ def dispatch(shell: Shell, cmd: MetaCommand) -> None:
         shell.session.record_meta(name, cmd.args, {"result": "ok", **fields})
 
 
+def _refuse_escape(shell: Shell, cmd: MetaCommand) -> None:
+    shell.err.write(
+        f"\\{cmd.name}: shell escapes are refused (prodsql runs on bastion hosts); "
+        "nothing was run\n"
+    )
+    shell.session.record_meta(cmd.name, cmd.args, {"result": "refused: shell escape"})
+
+
 # -- general -----------------------------------------------------------------
 def _quit(shell: Shell, args: str) -> Fields:
-    shell.request_quit()
+    if not shell.request_quit():  # Ctrl-C at the open transaction's question
+        return {"result": "cancelled: back to the prompt"}
     return {"result": "session ends"}
 
 
@@ -128,6 +141,10 @@ def _write(shell: Shell, args: str) -> Fields:
     if shell.session.mode is Mode.WRITE:
         shell.out.write("Already in write mode.\n")
         return {"result": "already write", "reason": reason}
+    if shell.session.txn_state in ("in_transaction", "failed"):
+        # SET inside the transaction would be undone by its ROLLBACK, the prompt still WRITE
+        shell.err.write("A transaction is open: COMMIT or ROLLBACK it first.\n")
+        return {"result": "refused: transaction open", "reason": reason}
     if not shell.ensure_connected():
         return {"result": "not connected"}
     with shell.lock:
@@ -264,7 +281,10 @@ def _expanded(shell: Shell, args: str) -> Fields:
 
 def _timing(shell: Shell, args: str) -> Fields:
     value = args.strip().lower()
-    shell.display.timing = (not shell.display.timing) if not value else value == "on"
+    if value and value not in _BOOLEANS:
+        shell.err.write(f'unrecognized value "{args.strip()}" for "\\timing": Boolean expected\n')
+        return {"result": "bad argument"}
+    shell.display.timing = (not shell.display.timing) if not value else _BOOLEANS[value]
     shell.out.write(f"Timing is {'on' if shell.display.timing else 'off'}.\n")
     return {"timing": shell.display.timing}
 
@@ -301,26 +321,40 @@ def _include(shell: Shell, args: str) -> Fields:
         return {"result": "bad argument"}
     if shell.include_depth >= 16:
         shell.err.write("\\i: nested too deeply\n")
+        shell.stopped = InputStop("error", None, f"\\i {name}", f"\\i {name} was nested too deeply")
         return {"result": "too deep"}
     from prodsql._run import _read_file
 
-    text = _read_file(name)
+    path = _user_path(name)
+    try:
+        text = _read_file(os.path.expanduser(name))
+    except Error:  # what follows the \i may need what the file would have done
+        shell.stopped = InputStop("error", None, f"\\i {name}", f"\\i {name} could not be read")
+        raise
     shell.include_depth += 1
     try:
         shell.run_text(text, f"\\i {name}")
     finally:
         shell.include_depth -= 1
-    return {"file": str(Path(name).absolute())}
+    if shell.stopped is not None:
+        return {"file": str(path), "stopped": True}
+    return {"file": str(path)}
 
 
 def _out(shell: Shell, args: str) -> Fields:
     name = args.strip() or None
+    path = _user_path(name) if name else None
     try:
-        shell.output.redirect(name)
+        shell.output.redirect(str(path) if path else None)
     except OSError as exc:
         shell.err.write(f"\\o: {name}: {exc.strerror}\n")
         return {"result": "error"}
-    return {"file": str(Path(name).absolute()) if name else None}
+    return {"file": str(path) if path else None}
+
+
+def _user_path(name: str) -> Path:
+    """A file name as psql takes it: ``~`` and ``~user`` expanded; recorded absolute."""
+    return Path(os.path.expanduser(name)).absolute()
 
 
 def _edit(shell: Shell, args: str) -> Fields:
@@ -363,13 +397,62 @@ def _run_editor(argv: list[str], path: str) -> int:
         ) from None
 
 
-def _send_again(expanded: str | None) -> Handler:
+def send_query(shell: Shell, stmt: Statement, source: str, cmd: MetaCommand) -> bool:
+    """``SELECT ... \\g [FILE]`` (or ``\\gx``): ``\\g FILE`` writes this one result to FILE, as
+    psql does (recorded with its absolute path); ``\\g |cmd`` is a shell escape, refused,
+    and the statement is not run. Returns whether the statement ran."""
+    expanded = "on" if cmd.name == "gx" else None
+    target = cmd.args.strip()
+    if not target:
+        return shell.run_sql(stmt, source, expanded=expanded)
+    if target.startswith("|"):
+        _refuse_escape(shell, cmd)
+        shell.last_outcome, shell.last_stmt_no = "refused", None
+        shell.stopped = InputStop("refused", None, source, f"\\{cmd.name} |... was refused")
+        return False
+    fields = _send_to_file(shell, stmt, source, cmd, expanded)
+    shell.session.record_meta(cmd.name, cmd.args, fields)
+    return fields["result"] == "ok"
+
+
+def _send_to_file(
+    shell: Shell, stmt: Statement, source: str, cmd: MetaCommand, expanded: str | None
+) -> Fields:
+    target = cmd.args.strip()
+    said = f"\\{cmd.name} {target}"
+    if target.startswith("("):  # psql 15's \g (format=csv ...): not supported
+        shell.err.write(f"\\{cmd.name}: (options) are not supported; use \\pset; nothing was run\n")
+        shell.stopped = InputStop("error", None, source, f"{said} is not supported")
+        return {"result": "bad argument"}
+    path = _user_path(target)
+    try:
+        fh = open(path, "w", encoding="utf-8")  # noqa: SIM115 - closed below, after the run
+    except OSError as exc:
+        shell.err.write(f"\\{cmd.name}: {target}: {exc.strerror}; nothing was run\n")
+        shell.stopped = InputStop("error", None, source, f"{said} could not be opened")
+        return {"result": "error", "file": str(path), "message": exc.strerror}
+    with fh:
+        ran = shell.run_sql(stmt, source, expanded=expanded, output=Output(fh))
+    result = "ok" if ran else f"statement {shell.last_outcome}"
+    return {"result": result, "file": str(path), "stmt": shell.last_stmt_no}
+
+
+def _send_again(name: str) -> Handler:
     def handler(shell: Shell, args: str) -> Fields:
-        if shell.last_statement is None:
+        stmt = shell.last_statement
+        if stmt is None:
             shell.err.write("No statement to send.\n")
             return {"result": "nothing to send"}
-        shell.run_sql(shell.last_statement, "shell (\\g)", expanded=expanded)
-        return {}
+        expanded = "on" if name == "gx" else None
+        fields: Fields = {}
+        if args.strip():  # \g FILE: the last statement again, its result to FILE
+            fields = _send_to_file(shell, stmt, "shell (\\g)", MetaCommand(name, args, 0), expanded)
+            ran = fields["result"] == "ok"
+        else:
+            ran = shell.run_sql(stmt, "shell (\\g)", expanded=expanded)
+        if not ran and shell.stopped is None:
+            shell.stopped = InputStop.after(shell, "shell (\\g)")
+        return fields
 
     return handler
 
@@ -462,8 +545,8 @@ HANDLERS: dict[str, Handler] = {
     "out": _out,
     "e": _edit,
     "edit": _edit,
-    "g": _send_again(None),
-    "gx": _send_again("on"),
+    "g": _send_again("g"),
+    "gx": _send_again("gx"),
     "watch": _watch,
     "r": _reset,
     "reset": _reset,
