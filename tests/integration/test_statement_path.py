@@ -311,7 +311,8 @@ def test_copy_from_stdin_in_script_and_copy_to_stdout(
     )
     run = prodsql(sandbox, env, trail_dir, "--write", "-f", str(script))
     assert run.code == 0, run.stderr
-    assert "1,one\n2,two\n" in run.stdout
+    # The export is the data alone: no "COPY 2" after it (psql prints none either).
+    assert run.stdout == "COPY 2\n1,one\n2,two\n"
     assert sandbox.admin_execute("SELECT count(*) FROM public.copied")[0][0] == 2
 
 

@@ -140,6 +140,8 @@ class TrailState:
     # The server wrote this session's statements in an encoding other than UTF-8: every
     # tagged line is compared through compare(), which decodes with it.
     recodes: bool = False
+    # stmt -> the digest of the other form the server may log it in (Expectations).
+    alternates: dict[int, bytes] = field(default_factory=dict)
 
     def mark(self, stmt: int, statement_id: int) -> bool:
         """Record a tagged line for ``stmt``; False when the trail says it was not sent."""
@@ -151,14 +153,21 @@ class TrailState:
 
     def compare(self, stmt: int, entry: AuditEntry) -> None:
         """Note the line's text when it is not the text the trail says ``stmt`` was sent as.
-        A server whose database is not UTF-8 logged it in its own encoding: compared so."""
+        A server whose database is not UTF-8 logged it in its own encoding: compared so.
+        The trail records secrets redacted: a line that logged one matches once the same
+        redaction is applied to it (docs/trail-format.md)."""
         at = stmt * DIGEST_SIZE
-        digest = self.digests[at : at + DIGEST_SIZE]
+        wanted = {bytes(self.digests[at : at + DIGEST_SIZE])}
+        if stmt in self.alternates:
+            wanted.add(self.alternates[stmt])
         recoded = recode(entry.statement, self.info.server_encoding)
-        if digest == text_digest(entry.statement if recoded is None else recoded):
+        logged = entry.statement if recoded is None else recoded
+        if text_digest(logged) in wanted:
             return  # with a known encoding, only the text decoded with it counts
-        text = printable(entry.statement if recoded is None else recoded)
-        self.mismatches.setdefault(stmt, (text, f"{entry.ctx.source}:{entry.ctx.line}"))
+        if _redacted_digest(logged) in wanted:
+            return
+        where = f"{entry.ctx.source}:{entry.ctx.line}"
+        self.mismatches.setdefault(stmt, (printable(logged), where))
 
     def logged_text(self, logged: str) -> str:
         """A log line's statement as the server meant it (decoded with this session's
@@ -289,6 +298,7 @@ class Reconciler:
         expect = found.expect
         state = TrailState(info, "not checked", None, expect, array("q", bytes(8 * len(expect))))
         state.digests = found.digests
+        state.alternates = found.alternates
         state.recodes = python_codec(info.server_encoding) is not None
         sid = info.sid or info.path.name
         self.trails[sid] = state
@@ -485,6 +495,17 @@ class Reconciler:
             )
 
 
+def _redacted_digest(logged: str) -> bytes | None:
+    """text_digest of a logged statement with its secrets redacted as the trail records
+    them; None when it has none (it then matched, or did not, as it is)."""
+    from prodsql.policy.redact import mentions_secret, redact_text  # pglast: rare path
+
+    if not mentions_secret(logged):
+        return None
+    hidden = redact_text(logged)
+    return None if hidden == logged else text_digest(hidden)
+
+
 def _read(path: Path) -> tuple[TrailInfo, Expectations]:
     info = TrailInfo(path=path)
     return info, read_expectations(path, info)
@@ -580,7 +601,7 @@ def _mismatch(
         st.text,
         why,
         where,
-        trail_text=st.sent if st.sent is not None else st.text,
+        trail_text=st.logged_as or (st.sent if st.sent is not None else st.text),
         server_text=server_text,
     )
 

@@ -100,11 +100,17 @@ class TrailStatement:
     may_be_absent: str | None
     sent: str | None = None  # the text as sent, with its tag (None for a refusal)
     tag: str | None = None
+    logged_as: str | None = None  # what pgAudit logs instead, when it redacts it itself
 
     @property
     def sent_agrees(self) -> bool:
-        """Whether ``sent`` is ``text`` under its own tag, as prodsql builds it."""
-        return self.sent is not None and self.sent == _tagged(self.tag, self.text)
+        """Whether ``sent`` is ``text`` under its own tag, as prodsql builds it (and
+        ``logged_as``, when present, pgAudit's redaction of it)."""
+        return (
+            self.sent is not None
+            and self.sent == _tagged(self.tag, self.text)
+            and (self.logged_as is None or self.logged_as == _pgaudit_cut(self.sent))
+        )
 
     @property
     def audit_class(self) -> str:
@@ -123,7 +129,7 @@ def scan_trail(path: Path, info: TrailInfo) -> Iterator[TrailStatement]:
 def scan_expected(path: Path, info: TrailInfo) -> Iterator[tuple[int, bool]]:
     """What :func:`scan_trail` yields as ``(stmt, may_be_absent is not None)``, cheaper:
     without the texts, for the pass that only needs to know what the server must show."""
-    for stmt, code, _ in _expected(read_records(path), info):
+    for stmt, code, _, _ in _expected(read_records(path), info):
         yield stmt, code != EXPECT_MUST
 
 
@@ -135,15 +141,17 @@ def read_expectations(path: Path, info: TrailInfo) -> Expectations:
 
 def _expected(
     records: Iterable[dict[str, object]], info: TrailInfo
-) -> Iterator[tuple[int, int, bytes]]:
+) -> Iterator[tuple[int, int, bytes, bytes | None]]:
     for stmt, record, outcome, aborted in _pairs(records, info):
         if outcome is _REFUSED:
-            yield stmt, EXPECT_NEVER_SENT, NO_DIGEST
+            yield stmt, EXPECT_NEVER_SENT, NO_DIGEST, None
         elif outcome and not aborted and outcome.get("status") == "ok":
-            yield stmt, EXPECT_MUST, sent_digest(record)  # the usual case, without _absence
+            # the usual case, without _absence
+            yield stmt, EXPECT_MUST, sent_digest(record), alternate_digest(record)
         else:
             absent = _absence(record, outcome, aborted) is not None
-            yield stmt, EXPECT_MAYBE if absent else EXPECT_MUST, sent_digest(record)
+            code = EXPECT_MAYBE if absent else EXPECT_MUST
+            yield stmt, code, sent_digest(record), alternate_digest(record)
 
 
 # One byte per statement number: 0 no statement, 1 the server must show it, 2 it was sent
@@ -172,11 +180,32 @@ def text_digest(text: str) -> bytes:
 
 
 def sent_digest(record: dict[str, object]) -> bytes:
-    """text_digest of a statement record's ``sent``, when it is its ``text`` under its tag."""
+    """text_digest of a statement record's ``sent``, when it is its ``text`` under its tag;
+    of its ``logged_as`` instead when it has one (a statement pgAudit redacts itself, and
+    logs as its redaction of ``sent``: docs/trail-format.md)."""
     sent = record.get("sent")
-    if isinstance(sent, str) and sent == _tagged(record.get("tag"), record.get("text")):
+    if not isinstance(sent, str) or sent != _tagged(record.get("tag"), record.get("text")):
+        return _DISAGREES
+    logged_as = record.get("logged_as")
+    if logged_as is None:
         return text_digest(sent)
+    if isinstance(logged_as, str) and logged_as == _pgaudit_cut(sent):
+        return text_digest(logged_as)
     return _DISAGREES
+
+
+def alternate_digest(record: dict[str, object]) -> bytes | None:
+    """For a statement with ``logged_as``: text_digest of its ``sent``, which a pgAudit
+    that does not redact it logs (with the secret, which reconcile redacts to compare)."""
+    if record.get("logged_as") is None or sent_digest(record) == _DISAGREES:
+        return None
+    return text_digest(str(record["sent"]))
+
+
+def _pgaudit_cut(sent: str) -> str | None:
+    from prodsql.policy.redact import pgaudit_cut  # pglast: only for the rare record
+
+    return pgaudit_cut(sent)
 
 
 def _tagged(tag: object, text: object) -> str | None:
@@ -187,22 +216,26 @@ def _tagged(tag: object, text: object) -> str | None:
 
 @dataclass(slots=True)
 class Expectations:
-    """Per statement number: the expect code and the digest of the text as sent."""
+    """Per statement number: the expect code and the digest of the text as sent; for the
+    few statements the server may log in either of two forms, the other one's digest."""
 
     expect: bytearray = field(default_factory=bytearray)
     digests: bytearray = field(default_factory=bytearray)
+    alternates: dict[int, bytes] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, stmts: Iterable[tuple[int, int, bytes]]) -> Expectations:
+    def of(cls, stmts: Iterable[tuple[int, int, bytes, bytes | None]]) -> Expectations:
         result = cls()
         expect, digests = result.expect, result.digests
-        for stmt, code, digest in stmts:
+        for stmt, code, digest, alternate in stmts:
             if stmt >= len(expect):
                 grow = stmt + 1 - len(expect)
                 expect.extend(bytes(grow))
                 digests.extend(bytes(grow * DIGEST_SIZE))
             expect[stmt] = code
             digests[stmt * DIGEST_SIZE : (stmt + 1) * DIGEST_SIZE] = digest
+            if alternate is not None:
+                result.alternates[stmt] = alternate
         return result
 
     def digest(self, stmt: int) -> bytes:
@@ -221,6 +254,7 @@ def read_expected(path: Path, records: Iterator[dict[str, object]] | None) -> ob
     return {
         "expect": found.expect.hex(),
         "digests": found.digests.hex(),
+        "alternates": {str(stmt): d.hex() for stmt, d in found.alternates.items()},
         "sid": info.sid,
         "ticket": info.ticket,
         "application_name": info.application_name,
@@ -261,9 +295,11 @@ def from_reading(path: Path, reading: object) -> tuple[TrailInfo, Expectations] 
             statements=int(reading["statements"]),
         )
         found = Expectations(
-            bytearray.fromhex(reading["expect"]), bytearray.fromhex(reading["digests"])
+            bytearray.fromhex(reading["expect"]),
+            bytearray.fromhex(reading["digests"]),
+            {int(k): bytes.fromhex(v) for k, v in reading["alternates"].items()},
         )
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         return None
     if len(found.digests) != len(found.expect) * DIGEST_SIZE:
         return None
@@ -345,6 +381,7 @@ def _sent(
         may_be_absent=_absence_reason(status, sqlstate, message, command, aborted),
         sent=_text(record.get("sent")),
         tag=_text(record.get("tag")),
+        logged_as=_text(record.get("logged_as")),
     )
 
 

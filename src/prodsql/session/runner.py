@@ -5,9 +5,11 @@ trail the outcome. Every entry point (``-c``, ``-f``, the shell, ``\\i``) goes t
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from prodsql._signals import Terminated
@@ -23,6 +25,7 @@ from prodsql.policy import (
     make_tag,
     tag_statement,
 )
+from prodsql.policy.redact import Redaction, pgaudit_logged, redact
 from prodsql.result import Result
 from prodsql.session.connect import ConnectParams, connect
 from prodsql.session.identity import Identity
@@ -90,6 +93,10 @@ class AuditedSession:
         self.start_fields: dict[str, object] = {}
         self._notices: list[dict[str, str]] = []
         self._stream_cancelled = False  # the running query's stream cancelled it
+        # The statement being sent, as the trail records it: notices are scrubbed with it.
+        self._hidden = Redaction("")
+        # The transaction status when the last statement was sent (see close()).
+        self._txn_at_send = 0
         # The reason for the current write mode (--reason, break-glass, \write REASON).
         self.mode_reason: str | None = None
 
@@ -164,18 +171,18 @@ class AuditedSession:
         self.stmt_no += 1
         tag = make_tag(self.identity.session_id, self.stmt_no)
         sent = tag_statement(sql, tag)
+        hidden = redact(sql)  # EXPLAIN of a statement typed with a secret, for instance
         self.trail.append(
             "statement",
             {
                 "stmt": self.stmt_no,
                 "source": "internal",
                 "purpose": purpose,
-                "text": sql,
-                "sent": sent,
+                **_recorded_texts(sql, tag, hidden),
                 "tag": tag,
             },
         )
-        result, fields = self._send(sent, None)
+        result, fields = self._send(sent, None, hidden=hidden)
         self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=False)
         if fields["status"] != "ok":
             if fields["status"] == "connection_lost":
@@ -209,10 +216,11 @@ class AuditedSession:
         """Classify, decide, confirm, trail, tag, send, trail. Raises PolicyRefusal
         (nothing sent) or StatementError (sent, failed). With a ``sink`` the rows
         stream to it in batches instead of being collected in the Result."""
-        classification, decision = evaluate(stmt.text, self.mode, self.policy)
+        hidden = redact(stmt.text)  # what the trail, and any message, may show of it
+        classification, decision = _scrubbed(*evaluate(stmt.text, self.mode, self.policy), hidden)
         # The confirmer and before_send may send internal statements (EXPLAIN, BEGIN),
         # which take their own numbers: this statement's number is taken after them.
-        confirmed_by = self._decide(stmt, source, classification, decision, confirm)
+        confirmed_by = self._decide(stmt, source, classification, decision, confirm, hidden=hidden)
         if before_send is not None:
             before_send(classification)
         self.stmt_no += 1
@@ -223,15 +231,14 @@ class AuditedSession:
             {
                 "stmt": self.stmt_no,
                 "source": source,
-                "text": stmt.text,
-                "sent": sent,
+                **_recorded_texts(stmt.text, tag, hidden),
                 "tag": tag,
                 "classification": _classification_fields(classification),
                 "decision": _decision_fields(decision),
                 "confirmed_by": confirmed_by,
             },
         )
-        result, fields = self._send(sent, stmt, classification, sink)
+        result, fields = self._send(sent, stmt, classification, sink, hidden=hidden)
         self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=False)
         self._check_tag()
         if fields["status"] != "ok":
@@ -239,7 +246,14 @@ class AuditedSession:
         return result
 
     def _decide(
-        self, stmt: Statement, source: str, c: Classification, d: Decision, confirm: Confirmer
+        self,
+        stmt: Statement,
+        source: str,
+        c: Classification,
+        d: Decision,
+        confirm: Confirmer,
+        *,
+        hidden: Redaction,
     ) -> str | None:
         if d.action is Action.RUN:
             return None
@@ -247,16 +261,16 @@ class AuditedSession:
             who = confirm(stmt, c, d)
             if who:
                 return who
-            self._refuse(stmt, source, c, d, "not confirmed")
+            self._refuse(source, c, d, "not confirmed", hidden)
             raise PolicyRefusal(
                 "statement needs confirmation and was not confirmed: " + "; ".join(d.reasons),
                 hint="re-run with --allow-destructive to pre-confirm it (recorded in the trail)",
             )
-        self._refuse(stmt, source, c, d, "refused by policy")
+        self._refuse(source, c, d, "refused by policy", hidden)
         raise PolicyRefusal("statement refused: " + "; ".join(d.reasons))
 
     def _refuse(
-        self, stmt: Statement, source: str, c: Classification, d: Decision, why: str
+        self, source: str, c: Classification, d: Decision, why: str, hidden: Redaction
     ) -> None:
         self.stmt_no += 1  # a refused statement keeps its number: gaps would look like loss
         self.trail.append(
@@ -264,7 +278,8 @@ class AuditedSession:
             {
                 "stmt": self.stmt_no,
                 "source": source,
-                "text": stmt.text,
+                "text": hidden.text,
+                **({"redacted": True} if hidden.redacted else {}),
                 "why": why,
                 "classification": _classification_fields(c),
                 "decision": _decision_fields(d),
@@ -281,19 +296,24 @@ class AuditedSession:
         stmt: Statement | None,
         c: Classification | None = None,
         sink: RowSink | None = None,
+        *,
+        hidden: Redaction,
     ) -> tuple[Result, dict[str, object]]:
         import psycopg
 
         assert self.conn is not None
         self._notices = []
         self._stream_cancelled = False
+        self._hidden = hidden
+        self._txn_at_send = int(self.conn.info.transaction_status)
         started = time.perf_counter()
         result = Result()
         fields: dict[str, object]
+        copied: dict[str, object] = {}  # what a COPY FROM STDIN sent: its size and digest
         try:
             with self.conn.cursor() as cur:
                 if c is not None and _is_client_copy(c):
-                    _run_copy(cur, sent, stmt, result)
+                    _run_copy(cur, sent, stmt, result, copied)
                 elif sink is not None and c is not None and _streamable(c):
                     _stream(cur, sent, result, sink, self._note_stream_cancel)
                 else:
@@ -308,17 +328,17 @@ class AuditedSession:
             fields = _error_fields(exc, "error")
         except KeyboardInterrupt:
             fields = {"status": "cancelled", "message": "interrupted by the user (Ctrl-C)"}
-            self._finish_fields(fields, started)
+            self._finish_fields(fields, started, copied)
             self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=True)
             raise
         except Terminated:
             # psycopg cancels on Ctrl-C only; a statement left running after we exit would
             # go on (and commit) on the server with nobody watching: cancel it first.
             fields = {"status": "unknown", "message": self._cancel_on_signal()}
-            self._finish_fields(fields, started)
+            self._finish_fields(fields, started, copied)
             self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=True)
             raise
-        self._finish_fields(fields, started)
+        self._finish_fields(fields, started, copied)
         return result, fields
 
     def _note_stream_cancel(self) -> None:
@@ -337,8 +357,14 @@ class AuditedSession:
             return f"{why}; the cancel request failed ({type(exc).__name__}): it may still run"
         return sent
 
-    def _finish_fields(self, fields: dict[str, object], started: float) -> None:
+    def _finish_fields(
+        self, fields: dict[str, object], started: float, copied: dict[str, object]
+    ) -> None:
         assert self.conn is not None
+        fields.update(copied)
+        for name in ("message", "detail", "hint"):  # a syntax error may quote a secret
+            if isinstance(fields.get(name), str):
+                fields[name] = self._hidden.scrub(str(fields[name]))
         fields["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         status = 4 if self.conn.closed else int(self.conn.info.transaction_status)
         fields["txn_status"] = _TXN.get(status, "unknown")
@@ -347,7 +373,7 @@ class AuditedSession:
 
     def _on_notice(self, diag: Any) -> None:
         severity = str(diag.severity or "NOTICE")
-        message = str(diag.message_primary or "")
+        message = self._hidden.scrub(str(diag.message_primary or ""))
         self._notices.append({"severity": severity, "message": message[:500]})
         print(f"{severity}:  {message}", file=self.stderr)
 
@@ -401,17 +427,37 @@ class AuditedSession:
         return self.open(required=self.required)
 
     def close(self, how: str) -> None:
-        """End the session: roll back what is open, close the connection, close the trail."""
+        """End the session: roll back what is open, close the connection, close the trail.
+
+        A transaction still open (a SIGHUP in the middle of one, input that ended without
+        COMMIT) is rolled back by the server when the connection closes: session_end says
+        so (``open_transaction``), so that a replay cannot read its statements as committed.
+        """
+        fields: dict[str, object] = {"statements": self.stmt_no}
+        if self._open_transaction():
+            fields["open_transaction"] = OPEN_TRANSACTION_ROLLED_BACK
         if self.conn is not None and not self.conn.closed:
             # Not even Ctrl-C here may keep the trail from being closed.
             with contextlib.suppress(Exception, KeyboardInterrupt, Terminated):
                 self.conn.close()
         if not self.trail.closed:
             try:
-                self.trail.close(how, {"statements": self.stmt_no})
+                self.trail.close(how, fields)
             except TrailError as exc:
                 print(exc.diagnostics(), file=self.stderr)
 
+    def _open_transaction(self) -> bool:
+        """Whether a transaction block is open on a connection that is still up; while a
+        statement runs (ACTIVE), whether one was open when it was sent."""
+        if self.conn is None or self.conn.closed:
+            return False
+        status = int(self.conn.info.transaction_status)
+        if status == 1:  # ACTIVE: a statement a signal interrupted
+            status = self._txn_at_send
+        return status in (2, 3)  # INTRANS, INERROR
+
+
+OPEN_TRANSACTION_ROLLED_BACK = "rolled back by the server as the connection closed"
 
 _FRESH_CREDENTIALS = {
     "iam": "a new IAM token",
@@ -423,20 +469,31 @@ def _is_client_copy(c: Classification) -> bool:
     return c.command == "COPY" and not ({"server_file", "program"} & c.flags)
 
 
-def _run_copy(cur: Any, sent: str, stmt: Statement | None, result: Result) -> None:
+def _run_copy(
+    cur: Any, sent: str, stmt: Statement | None, result: Result, copied: dict[str, object]
+) -> None:
+    """Run a COPY to or from the client. For COPY FROM STDIN, ``copied`` gets the size and
+    SHA-256 of the bytes sent (the trail never holds the data itself), before they go."""
     with cur.copy(sent) as copy:
         if "copy_to" in _copy_direction(sent):
             for chunk in copy:
                 sys.stdout.buffer.write(bytes(chunk))
             sys.stdout.buffer.flush()
+            result.quiet = True  # the data went to stdout: no "COPY n" after it (psql)
         else:
             data = stmt.copy_data if stmt is not None and stmt.copy_data is not None else None
             if data is None:
                 data = sys.stdin.read()
-            if data:
-                copy.write(data if data.endswith("\n") else data + "\n")
-    result.status = cur.statusmessage or "COPY"
+            if data and not data.endswith("\n"):
+                data += "\n"
+            payload = data.encode(cur.connection.info.encoding)
+            copied["copy_bytes"] = len(payload)
+            copied["copy_sha256"] = hashlib.sha256(payload).hexdigest()
+            if payload:
+                copy.write(payload)
+    # After a COPY TO, psycopg (3.3) keeps the row count but not the command tag.
     result.rowcount = cur.rowcount
+    result.status = cur.statusmessage or ("COPY" if cur.rowcount < 0 else f"COPY {cur.rowcount}")
 
 
 def _copy_direction(sent: str) -> str:
@@ -473,7 +530,11 @@ def _stream(
         result.columns, result.type_oids = _description(cur)
         if not started:
             sink.start(result.columns, result.type_oids)
-    result.status = cur.statusmessage or (f"SELECT {count}" if result.has_rows else "")
+    # psycopg (3.3) leaves statusmessage empty for results read through session.fetch:
+    # the command tag (DO, DECLARE CURSOR, MOVE 1, FETCH 2 ...) comes from the result.
+    tag = cur.pgresult.command_status if cur.pgresult is not None else None
+    status = cur.statusmessage or (tag.decode() if tag else "")
+    result.status = status or (f"SELECT {count}" if result.has_rows else "")
     result.rowcount = count if result.has_rows else cur.rowcount
 
 
@@ -519,6 +580,31 @@ def _statement_error(fields: dict[str, object]) -> StatementError:
         )
     sqlstate = str(fields.get("sqlstate") or "") or None
     return StatementError(message, sqlstate=sqlstate, hint=hint, status=str(fields["status"]))
+
+
+def _recorded_texts(text: str, tag: str, hidden: Redaction) -> dict[str, object]:
+    """The statement's ``text`` and ``sent`` as the trail records them: with any secret
+    redacted (``redacted``), and ``logged_as``, what pgAudit logs in their place when it
+    redacts the statement itself (docs/trail-format.md)."""
+    sent = tag_statement(hidden.text, tag)
+    fields: dict[str, object] = {"text": hidden.text, "sent": sent}
+    if hidden.redacted:
+        fields["redacted"] = True
+    logged_as = pgaudit_logged(text, sent)
+    if logged_as is not None:
+        fields["logged_as"] = logged_as
+    return fields
+
+
+def _scrubbed(c: Classification, d: Decision, hidden: Redaction) -> tuple[Classification, Decision]:
+    """The classification and decision without the statement's secrets in their reasons
+    (a parse error quotes the text where it failed)."""
+    if not hidden.redacted:
+        return c, d
+    return (
+        replace(c, reasons=tuple(hidden.scrub(r) for r in c.reasons)),
+        replace(d, reasons=tuple(hidden.scrub(r) for r in d.reasons)),
+    )
 
 
 def _classification_fields(c: Classification) -> dict[str, object]:

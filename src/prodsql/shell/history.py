@@ -10,14 +10,16 @@ from pathlib import Path
 
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 
-# CREATE/ALTER ROLE ... PASSWORD, \password, conninfo strings with password=, and the
-# usual spellings: better to forget a harmless line than to keep a secret.
-_SECRET = re.compile(r"passw(?:or)?d|\bpwd\b|secret", re.IGNORECASE)
+from prodsql.policy.redact import mentions_secret
+
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
 def carries_secret(text: str) -> bool:
-    return bool(_SECRET.search(text))
+    """CREATE/ALTER ROLE ... PASSWORD, \\password, conninfo strings with password= or a URI
+    password, and the usual spellings (the words the trail's redaction looks for): better
+    to forget a harmless line than to keep a secret."""
+    return mentions_secret(text)
 
 
 class PrivateFileHistory(FileHistory):
