@@ -195,6 +195,10 @@ def test_a_role_without_read_auditing_leaves_its_selects_missing_on_server(
     assert "SELECT 42" in missing
     assert "does not include READ" in missing["SELECT 42"]
     assert any(e["text"] == "CREATE TEMP TABLE rc_t (x int)" for e in report["matched"])
+    # prodsql's own posture query is a READ too, and said so (it used to be "MISC").
+    posture = [why for text, why in missing.items() if "pgaudit.log" in text]
+    assert posture
+    assert all("does not include READ" in why for why in posture)
 
 
 def test_a_resealed_trail_that_hides_what_ran_is_a_text_mismatch(

@@ -180,6 +180,8 @@ class AuditedSession:
                 "purpose": purpose,
                 **_recorded_texts(sql, tag, hidden),
                 "tag": tag,
+                # What it is, for the reviewer tools (the posture query is a READ).
+                "classification": _classification_fields(_scrubbed_class(sql, hidden)),
             },
         )
         result, fields = self._send(sent, None, hidden=hidden)
@@ -605,6 +607,13 @@ def _scrubbed(c: Classification, d: Decision, hidden: Redaction) -> tuple[Classi
         replace(c, reasons=tuple(hidden.scrub(r) for r in c.reasons)),
         replace(d, reasons=tuple(hidden.scrub(r) for r in d.reasons)),
     )
+
+
+def _scrubbed_class(sql: str, hidden: Redaction) -> Classification:
+    from prodsql.policy.classify import classify
+
+    c = classify(sql)
+    return replace(c, reasons=tuple(hidden.scrub(r) for r in c.reasons)) if hidden.redacted else c
 
 
 def _classification_fields(c: Classification) -> dict[str, object]:
