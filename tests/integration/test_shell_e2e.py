@@ -140,6 +140,7 @@ def test_confirm_and_decline_a_destructive_statement(
     pty.expect("read-only mode")  # refused in read-only mode, with how to switch
     pty.prompt()
     pty.run("\\write clean up test rows")
+    pty.expect("Write mode")  # the prompt after it, not a redraw of the line being typed
     assert pty.prompt() == "idle"
     pty.run(f"UPDATE {shell_table} SET v = 'x';")
     pty.expect("planner estimates ~50 rows")
@@ -153,6 +154,7 @@ def test_confirm_and_decline_a_destructive_statement(
     pty.expect("UPDATE 50")
     assert pty.prompt() == "in-txn"  # prodsql opened the transaction; the user commits
     pty.run("ROLLBACK;")
+    pty.expect("ROLLBACK\r\n")  # its status line: the prompt after it is the new one
     assert pty.prompt() == "idle"
     pty.run("\\q")
     records = finish(pty)

@@ -108,6 +108,7 @@ def test_an_included_file_stops_at_its_first_failure_and_so_does_the_buffer(
     )
     assert pty.prompt() == "FAILED-txn"
     pty.run("ROLLBACK;")
+    pty.expect("ROLLBACK\\r\\n")  # its status: the next prompt is the new one
     assert pty.prompt() == "idle"
     pty.run("\\q")
     records = finish(pty)
@@ -133,11 +134,13 @@ def test_write_inside_a_transaction_is_refused(shell: Shell, table: str) -> None
     pty = shell()
     assert pty.prompt() == "idle"
     pty.run("BEGIN;")
+    pty.expect("BEGIN\\r\\n")  # its status: the next prompt is the new one
     assert pty.prompt() == "in-txn"
     pty.run("\\write fix a row")
     pty.expect("A transaction is open: COMMIT or ROLLBACK it first")
     assert pty.prompt() == "in-txn"
     pty.run("ROLLBACK;")
+    pty.expect("ROLLBACK\\r\\n")  # its status: the next prompt is the new one
     assert pty.prompt() == "idle"
     pty.run("SHOW default_transaction_read_only;")
     pty.expect(r"\s+on\r\n\(1 row\)")  # still read-only: nothing was changed
@@ -274,6 +277,7 @@ def test_copy_from_stdin_asks_for_its_data(shell: Shell, sandbox: Sandbox, table
     pty.expect("COPY 1")
     assert pty.prompt() == "in-txn"
     pty.run("COMMIT;")
+    pty.expect("COMMIT\\r\\n")  # its status: the next prompt is the new one
     assert pty.prompt() == "idle"
     pty.run("\\q")
     records = finish(pty)
