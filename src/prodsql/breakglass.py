@@ -39,7 +39,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from prodsql import __version__, _log
+from prodsql import __version__, _log, _terminal
 from prodsql.config import NotifySettings, Target
 from prodsql.errors import ConfigError, Error, ExitCode, UsageError
 from prodsql.session.posture import ALL_CLASSES
@@ -326,7 +326,8 @@ class BreakGlassRun:
         self._say(f"the break-glass session ends in {_duration(seconds_left)}")
 
     def _say(self, text: str) -> None:
-        print(f"prodsql: warning: {text}", file=self.stderr, flush=True)
+        # From the watchdog thread too: above the shell's prompt, not over it.
+        _terminal.say(f"prodsql: warning: {text}", self.stderr)
 
 
 def _cancel(session: AuditedSession) -> None:

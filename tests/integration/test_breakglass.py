@@ -247,3 +247,39 @@ def test_interactive_break_glass_prompt_and_deadline(make_setup: Any) -> None:
     assert records[-1]["how"] == "expired"
     assert any(r.get("text") == "SELECT 40 + 2 AS answer" for r in records)
     assert verify_file(trail_files(s.trails)[0]).status == VerifyStatus.INTACT
+
+
+def test_a_deadline_warning_is_printed_above_the_prompt(make_setup: Any) -> None:
+    """The watchdog's warning comes from another thread while the user types: it goes
+    above the prompt, which is drawn again with what was typed, not over it."""
+    import pexpect
+
+    from support.cli import PRODSQL
+    from support.pty import on_screen
+
+    s: Setup = make_setup(pgaudit_log="all", log_parameter=True)
+    s.write_config(max_minutes=0.1)  # six seconds
+    args = ["--config", str(s.config), "--target", "prod", "--trail-dir", str(s.trails)]
+    child = pexpect.spawn(
+        PRODSQL[0],
+        [*PRODSQL[1:], *args, "--break-glass", "--reason", REASON],
+        env={**s.env, "TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(40, 160),
+    )
+    try:
+        child.expect("idle=>")
+        child.send("SELECT 1")  # typed, not sent
+        child.expect(on_screen("SELECT 1"))
+        child.expect(r"prodsql: warning: the break-glass session ends in [0-9]+ s\r?\n")
+        # The prompt line was erased first (ESC[J, then only terminal modes): the warning
+        # starts on a line of its own instead of after "SELECT 1".
+        assert re.search(r"\x1b\[J(?:\x1b\[[0-9;?]*[A-Za-z])*$", str(child.before))
+        child.expect("idle=>")  # the prompt, drawn again under the warning
+        child.expect(on_screen("SELECT 1"))  # with what was typed
+        child.expect("reached its maximum duration")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert child.exitstatus == 130

@@ -554,3 +554,25 @@ def test_a_commit_in_flight_when_the_connection_drops_is_reported(
     assert status["txid_status"] == "aborted"
     assert [s["text"] for s in statements(records)].count("COMMIT") == 1  # never re-run
     assert sandbox.admin_execute(f"SELECT count(*) FROM public.{slow_commit_table}") == [(0,)]
+
+
+def test_a_row_estimate_on_a_never_analyzed_table_says_it_is_a_guess(
+    shell: Any, sandbox: Sandbox
+) -> None:
+    name = f"unanalyzed_{secrets.token_hex(3)}"
+    sandbox.admin_execute(
+        f"CREATE TABLE public.{name} (id int); ALTER TABLE public.{name} OWNER TO dev"
+    )
+    pty = shell("--write", "--reason", "estimate check")
+    pty.prompt()
+    pty.run(f"DELETE FROM {name};")
+    pty.expect("the planner estimates ~")
+    pty.expect(f"{name} never analyzed: the planner.s number is a default guess")
+    pty.expect("Type the object's name")
+    pty.child.sendintr()
+    pty.expect("Not confirmed: nothing was sent")
+    pty.prompt()
+    pty.run("\\q")
+    records = finish(pty)
+    checks = [r for r in records if r.get("purpose") == "statistics check for a row estimate"]
+    assert len(checks) == 1  # internal: tagged and trailed like every statement

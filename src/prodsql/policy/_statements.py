@@ -429,6 +429,22 @@ def _heavy(reason: str, kind: str = "maintenance") -> Top:
     return handler
 
 
+_REINDEX_BLOCKING = _heavy("rebuilds indexes, blocking writes")
+_REINDEX_CONCURRENT = _heavy(
+    "rebuilds indexes concurrently: writes go on, but it is long and heavy, and a failure "
+    "leaves invalid indexes behind"
+)
+
+
+def _reindex(body: dict[str, Any], facts: Facts) -> None:
+    params = body.get("params") or []
+    concurrent = any(
+        isinstance(p, dict) and p.get("DefElem", {}).get("defname") == "concurrently"
+        for p in params
+    )
+    (_REINDEX_CONCURRENT if concurrent else _REINDEX_BLOCKING)(body, facts)
+
+
 def _discard(body: dict[str, Any], facts: Facts) -> None:
     facts.kind = "utility"
     target = str(body.get("target", "DISCARD_ALL")).removeprefix("DISCARD_")
@@ -532,7 +548,7 @@ _TOP: dict[str, Top] = {
     "TruncateStmt": _truncate,
     "VacuumStmt": _vacuum,
     "ClusterStmt": _heavy("rewrites the table under an exclusive lock"),
-    "ReindexStmt": _heavy("rebuilds indexes, blocking writes"),
+    "ReindexStmt": _reindex,
     "LockStmt": _heavy("takes an explicit table lock", kind="lock"),
     "CheckPointStmt": _checkpoint,
     "RuleStmt": _rule,

@@ -9,6 +9,7 @@ server-side cancel, reconnect with fresh credentials, an idle timeout.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import dataclasses
 import re
 import threading
@@ -20,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from prompt_toolkit.formatted_text import FormattedText
 
-from prodsql import _signals
+from prodsql import _signals, _terminal
 from prodsql.config import DEFAULT_IDLE_TIMEOUT, IDLE_EXPECTED, idle_timeout_seconds
 from prodsql.errors import ConfigError, Error, PolicyRefusal, PostureError, StatementError
 from prodsql.policy import (
@@ -686,15 +687,19 @@ class _PromptSignals:
     def __init__(self) -> None:
         self.app: Any = None
         self.loop: asyncio.AbstractEventLoop | None = None
+        self.context: contextvars.Context | None = None
         self.previous: _signals.Deferral | None = None
+        self.previous_say: _terminal.Hook | None = None
         self.signum: int | None = None
 
     def __enter__(self) -> _PromptSignals:
         self.previous = _signals.defer_to(self)
+        self.previous_say = _terminal.say_through(self.say)
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
         _signals.defer_to(self.previous)
+        _terminal.say_through(self.previous_say)
         if kind is None and self.signum is not None:
             # The signal came as the prompt was returning (Enter already pressed): what
             # was typed must not run.
@@ -705,6 +710,16 @@ class _PromptSignals:
         from prompt_toolkit.application import get_app
 
         self.app, self.loop = get_app(), asyncio.get_running_loop()
+        self.context = contextvars.copy_context()  # the prompt's: run_in_terminal needs it
+
+    def say(self, line: str) -> bool:
+        """A warning from another thread (the break-glass watchdog): printed above the
+        prompt, which is then drawn again. False when no prompt runs."""
+        app, loop = self.app, self.loop
+        if app is None or loop is None or loop.is_closed() or not app.is_running:
+            return False
+        loop.call_soon_threadsafe(_print_above, line, context=self.context)
+        return True
 
     def __call__(self, signum: int) -> bool:
         app, loop = self.app, self.loop
@@ -713,6 +728,14 @@ class _PromptSignals:
         self.signum = signum  # __exit__ raises it if the prompt returns all the same
         loop.call_soon_threadsafe(_end_prompt, app, signum)
         return True
+
+
+def _print_above(line: str) -> None:
+    import sys
+
+    from prompt_toolkit.application import run_in_terminal
+
+    run_in_terminal(lambda: print(line, file=sys.stderr, flush=True))
 
 
 def _end_prompt(app: Any, signum: int) -> None:

@@ -4,7 +4,7 @@ must read (the affected object's name, or the ticket). A bare ``y`` never confir
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import IO, TYPE_CHECKING
 
 from prodsql.errors import StatementError
@@ -15,14 +15,22 @@ if TYPE_CHECKING:
 
 Ask = Callable[[str], str]  # shows a question, returns the answer; KeyboardInterrupt cancels
 _ESTIMATED = frozenset({"DELETE", "UPDATE", "MERGE"})
+_MAX_CHECKED = 8  # objects looked up for missing statistics
 
 
-def describe(c: Classification, d: Decision, estimate: int | None) -> list[str]:
+def describe(
+    c: Classification, d: Decision, estimate: int | None, unanalyzed: Sequence[str] = ()
+) -> list[str]:
     what = c.command + (f" on {', '.join(dict.fromkeys(c.objects))}" if c.objects else "")
     lines = [f"This statement needs confirmation: {what} ({c.kind})."]
     lines += [f"  - {reason}" for reason in d.reasons]
     if estimate is not None:
         lines.append(f"  - the planner estimates ~{estimate:,} rows affected (EXPLAIN, not run)")
+        if unanalyzed:
+            lines.append(
+                f"    ({', '.join(unanalyzed)} never analyzed: the planner's number is a "
+                "default guess, not a count)"
+            )
     return lines
 
 
@@ -49,6 +57,28 @@ def row_estimate(session: AuditedSession, stmt: Statement, c: Classification) ->
     if not result.rows:
         return None
     return plan_rows(str(result.rows[0][0]))
+
+
+def never_analyzed(session: AuditedSession, c: Classification) -> list[str]:
+    """The objects of ``c`` that have no statistics (PostgreSQL 14+: ``reltuples < 0``),
+    for which an EXPLAIN estimate is the planner's default guess."""
+    from prodsql.shell.describe import literal
+
+    names = list(dict.fromkeys(c.objects))[:_MAX_CHECKED]
+    if not names:
+        return []
+    try:
+        regs = ", ".join(f"to_regclass({literal(n)})" for n in names)
+    except ValueError:
+        return []
+    sql = (
+        f"SELECT c.oid::regclass::text FROM pg_class c WHERE c.oid IN ({regs}) AND c.reltuples < 0"
+    )
+    try:
+        result = session.internal_query(sql, "statistics check for a row estimate")
+    except StatementError:
+        return []
+    return [str(row[0]) for row in result.rows]
 
 
 def _single_statement(text: str) -> bool:
@@ -85,8 +115,9 @@ def confirm_interactively(
 ) -> str | None:
     """Returns ``"typed <answer>"`` for the trail's ``confirmed_by``, or None."""
     estimate = row_estimate(session, stmt, c)
+    unanalyzed = never_analyzed(session, c) if estimate is not None else []
     expected, said = expected_answer(d, ticket)
-    out.write("\n".join(describe(c, d, estimate)) + "\n")
+    out.write("\n".join(describe(c, d, estimate, unanalyzed)) + "\n")
     out.flush()
     try:
         answer = ask(f"Type {said}, to run it (anything else cancels): ")

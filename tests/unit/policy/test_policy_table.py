@@ -505,3 +505,17 @@ def test_config_adds_dangerous_functions_and_protected_settings() -> None:
     assert decide(c, Mode.WRITE, config).action is Action.REFUSE
     c = classify("SELECT set_config('search_path', 'evil', false)")
     assert decide(c, Mode.READ_ONLY, config).action is Action.REFUSE
+
+
+@pytest.mark.parametrize(
+    ("sql", "says"),
+    [
+        ("REINDEX TABLE orders", "blocking writes"),
+        ("REINDEX INDEX CONCURRENTLY orders_pkey", "concurrently: writes go on"),
+        ("REINDEX (VERBOSE) TABLE CONCURRENTLY orders", "concurrently: writes go on"),
+    ],
+)
+def test_reindex_says_whether_it_blocks_writes(sql: str, says: str) -> None:
+    _c, d = evaluate(sql, Mode.WRITE, PolicyConfig())
+    assert d.action is Action.CONFIRM
+    assert any(says in reason for reason in d.reasons)
