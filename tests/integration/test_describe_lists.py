@@ -27,6 +27,8 @@ COMMANDS = [
     "\\du dev",
     "\\du",
     "\\l postgres",
+    "\\dx",
+    "\\dx pgaudit",
     "\\df pg_catalog.lower",
 ]
 

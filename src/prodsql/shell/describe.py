@@ -136,6 +136,19 @@ def list_roles(pattern: str | None) -> str:
     )
 
 
+def list_extensions(pattern: str | None) -> str:
+    """psql 15's ``\\dx``."""
+    cond = f"WHERE e.extname ~ {literal(_to_regex(pattern))} " if pattern else ""
+    return (
+        'SELECT e.extname AS "Name", e.extversion AS "Version", n.nspname AS "Schema", '
+        'c.description AS "Description" '
+        "FROM pg_extension e LEFT JOIN pg_namespace n ON n.oid = e.extnamespace "
+        "LEFT JOIN pg_description c ON c.objoid = e.oid "
+        "AND c.classoid = 'pg_extension'::regclass "
+        f"{cond}ORDER BY 1"
+    )
+
+
 def list_databases(pattern: str | None) -> str:
     """psql 15's ``\\l``."""
     cond = f"WHERE d.datname ~ {literal(_to_regex(pattern))} " if pattern else ""

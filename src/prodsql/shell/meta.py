@@ -41,7 +41,7 @@ Modes (recorded in the trail)
   \\write REASON      switch to write mode; writes run in a transaction you COMMIT
   \\readonly          switch back to read-only
 Catalog (optional psql pattern: * ? schema.name)
-  \\d [NAME]  \\dt  \\dv  \\dm  \\di  \\ds  \\dn  \\df  \\du  \\l
+  \\d [NAME]  \\dt  \\dv  \\dm  \\di  \\ds  \\dn  \\df  \\du  \\dx  \\l
 Display
   \\x [on|off|auto]   expanded display
   \\timing [on|off]   show how long each statement took
@@ -49,6 +49,7 @@ Display
 Input and output
   \\i FILE            run FILE's statements, each through the audited path
   \\o [FILE]          send results to FILE (recorded); no FILE: back to the terminal
+  \\echo [-n] TEXT    print TEXT (-n: without a newline)
   \\e                 edit the buffer (or the last statement) in $EDITOR
   \\g | \\gx [FILE]    run the buffer (\\gx: expanded), its result to FILE if given;
                      alone: run the last statement again
@@ -510,6 +511,19 @@ def _watch_stop(shell: Shell) -> str | None:
     return None
 
 
+def _echo(shell: Shell, args: str) -> Fields:
+    """psql's ``\\echo [-n] TEXT``: quotes are read as psql's (single quotes group)."""
+    try:
+        words = shlex.split(args, posix=True) if args else []
+    except ValueError:
+        words = args.split()
+    end = "\n"
+    if words and words[0] == "-n":
+        words, end = words[1:], ""
+    shell.output.target.write(" ".join(words) + end)
+    return {}
+
+
 def _reset(shell: Shell, args: str) -> None:
     shell.pending = ""
     shell.out.write("Query buffer reset (cleared).\n")
@@ -536,6 +550,12 @@ HANDLERS: dict[str, Handler] = {
     "du": _simple(describe.list_roles, "List of roles", "No roles.", count=False),
     "dg": _simple(describe.list_roles, "List of roles", "No roles.", count=False),
     "l": _simple(describe.list_databases, "List of databases", "No databases."),
+    "dx": _simple(
+        describe.list_extensions,
+        "List of installed extensions",
+        "Did not find any extension.",
+    ),
+    "echo": _echo,
     "x": _expanded,
     "timing": _timing,
     "pset": _pset,

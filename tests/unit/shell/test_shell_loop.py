@@ -748,3 +748,11 @@ def test_help_columns_line_up() -> None:
         if row.startswith(("  \\d [NAME]", "  \\pset")):
             continue  # a list of commands, a list of values: no description column
         assert row in described, f"description not at column 21: {row!r}"
+
+
+def test_echo_prints_its_words_as_psql_reads_them(pipe: Any) -> None:
+    session, out = run_shell(pipe, "\\echo 'two  spaces' and more\r\\echo -n no newline\r\\q\r")
+    assert "two  spaces and more\n" in out
+    assert "no newline" in out
+    assert "no newline\n" not in out
+    assert [c for c, _a, _f in session.meta][:2] == ["echo", "echo"]
