@@ -8,6 +8,7 @@ traceback ever reaches a user unless ``--verbose`` asks for one.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import IntEnum
 
 
@@ -85,7 +86,10 @@ class PolicyRefusal(Error):
 
 
 class StatementError(Error):
-    """A statement failed on the server."""
+    """A statement failed on the server.
+
+    ``hint`` is prodsql's own next step; what the server said beside its message is
+    ``server`` (psql's ``LINE``/caret, ``DETAIL``, ``HINT``, ``QUERY``, ``CONTEXT``)."""
 
     exit_code = ExitCode.STATEMENT_FAILED
 
@@ -96,14 +100,37 @@ class StatementError(Error):
         sqlstate: str | None = None,
         hint: str | None = None,
         status: str = "error",
+        server: ServerDiagnostics | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
         self.sqlstate = sqlstate
         self.status = status
+        self.server = server or ServerDiagnostics()
 
     def diagnostics(self) -> str:
         code = f" (SQLSTATE {self.sqlstate})" if self.sqlstate else ""
-        text = f"prodsql: ERROR{code}: {self.message}"
+        lines = [f"prodsql: ERROR{code}: {self.message}", *self.server.lines()]
         if self.hint:
-            text += f"\nhint: {self.hint}"
-        return text
+            lines.append(f"hint: {self.hint}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class ServerDiagnostics:
+    """The fields psql prints after an error's message, in psql's order (libpq's
+    pqBuildErrorMessage3 at the default verbosity)."""
+
+    position: tuple[str, ...] = ()  # ``LINE n: ...`` and the caret line
+    detail: str | None = None
+    hint: str | None = None
+    query: str | None = None
+    context: str | None = None
+
+    def lines(self) -> list[str]:
+        labelled = [
+            ("DETAIL", self.detail),
+            ("HINT", self.hint),
+            ("QUERY", self.query),
+            ("CONTEXT", self.context),
+        ]
+        return [*self.position, *(f"{label}:  {text}" for label, text in labelled if text)]

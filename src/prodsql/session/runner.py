@@ -13,7 +13,13 @@ from dataclasses import replace
 from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from prodsql._signals import Terminated
-from prodsql.errors import PolicyRefusal, PostureError, StatementError, TrailError
+from prodsql.errors import (
+    PolicyRefusal,
+    PostureError,
+    ServerDiagnostics,
+    StatementError,
+    TrailError,
+)
 from prodsql.policy import (
     Action,
     Classification,
@@ -27,6 +33,7 @@ from prodsql.policy import (
 )
 from prodsql.policy.redact import Redaction, pgaudit_logged, redact
 from prodsql.result import Result
+from prodsql.session import errpos
 from prodsql.session.connect import ConnectParams, connect
 from prodsql.session.identity import Identity
 from prodsql.session.posture import POSTURE_SQL, Posture, Verdict, judge, session_fix_sql
@@ -95,6 +102,8 @@ class AuditedSession:
         self._stream_cancelled = False  # the running query's stream cancelled it
         # The statement being sent, as the trail records it: notices are scrubbed with it.
         self._hidden = Redaction("")
+        # Where the last failed statement's error points, as shown (see _failure_fields).
+        self._error_place = errpos.ErrorPlace()
         # The transaction status when the last statement was sent (see close()).
         self._txn_at_send = 0
         # The reason for the current write mode (--reason, break-glass, \write REASON).
@@ -244,7 +253,7 @@ class AuditedSession:
         self.trail.append("outcome", {"stmt": self.stmt_no, **fields}, sync=False)
         self._check_tag()
         if fields["status"] != "ok":
-            raise _statement_error(fields)
+            raise _statement_error(fields, self._error_place)
         return result
 
     def _decide(
@@ -323,11 +332,13 @@ class AuditedSession:
                     _collect(cur, result)
             fields = {"status": "ok", "command_status": result.status, "rows": result.rowcount}
         except psycopg.errors.QueryCanceled as exc:
-            fields = _error_fields(exc, "cancelled")
+            fields = self._failure_fields(exc, "cancelled", sent)
         except psycopg.OperationalError as exc:
-            fields = _error_fields(exc, "connection_lost" if self.conn.closed else "error")
+            fields = self._failure_fields(
+                exc, "connection_lost" if self.conn.closed else "error", sent
+            )
         except psycopg.Error as exc:
-            fields = _error_fields(exc, "error")
+            fields = self._failure_fields(exc, "error", sent)
         except KeyboardInterrupt:
             fields = {"status": "cancelled", "message": "interrupted by the user (Ctrl-C)"}
             self._finish_fields(fields, started, copied)
@@ -358,6 +369,16 @@ class AuditedSession:
         except Exception as exc:  # reported in the trail: the signal still ends the session
             return f"{why}; the cancel request failed ({type(exc).__name__}): it may still run"
         return sent
+
+    def _failure_fields(self, exc: Any, status: str, sent: str) -> dict[str, object]:
+        """The outcome fields of a failed statement, ``position`` (1-based, in the recorded
+        text) among them; what psql would print beside the message goes to _error_place,
+        taken off the tag and scrubbed of the statement's secrets."""
+        fields = _error_fields(exc, status)
+        self._error_place = errpos.locate(getattr(exc, "diag", None), sent, self._hidden)
+        if self._error_place.position is not None:
+            fields["position"] = self._error_place.position
+        return fields
 
     def _finish_fields(
         self, fields: dict[str, object], started: float, copied: dict[str, object]
@@ -571,17 +592,34 @@ def _error_fields(exc: Any, status: str) -> dict[str, object]:
     return fields
 
 
-def _statement_error(fields: dict[str, object]) -> StatementError:
-    message = str(fields.get("message") or "statement failed")
-    if fields.get("detail"):
-        message += f"\nDETAIL:  {fields['detail']}"
-    hint = str(fields["hint"]) if fields.get("hint") else None
+def _statement_error(
+    fields: dict[str, object], place: errpos.ErrorPlace | None = None
+) -> StatementError:
+    place = place or errpos.ErrorPlace()
+    server = ServerDiagnostics(
+        position=place.lines,
+        detail=_field(fields, "detail"),
+        hint=_field(fields, "hint"),
+        query=place.query,
+        context=place.context,
+    )
+    hint = None
     if fields["status"] == "connection_lost":
         hint = (
             "the connection was lost; the statement may or may not have run: check before retrying"
         )
-    sqlstate = str(fields.get("sqlstate") or "") or None
-    return StatementError(message, sqlstate=sqlstate, hint=hint, status=str(fields["status"]))
+    return StatementError(
+        str(fields.get("message") or "statement failed"),
+        sqlstate=_field(fields, "sqlstate"),
+        hint=hint,
+        status=str(fields["status"]),
+        server=server,
+    )
+
+
+def _field(fields: dict[str, object], name: str) -> str | None:
+    value = fields.get(name)
+    return str(value) if value else None
 
 
 def _recorded_texts(text: str, tag: str, hidden: Redaction) -> dict[str, object]:
