@@ -28,6 +28,9 @@ COMMANDS = [
     "\\du",
     "\\l postgres",
     "\\dx",
+    f"\\dp *_{S}*",
+    f"\\dp desc_{S}.*",
+    f"\\z acct_{S}",
     "\\dx pgaudit",
     "\\df pg_catalog.lower",
 ]
@@ -37,6 +40,10 @@ COMMANDS = [
 def outputs(
     sandbox: Sandbox, schema: None, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, tuple[str, str]]:
+    # Table and column privileges for \\dp (the policies come with the schema).
+    sandbox.admin_execute(
+        f"GRANT SELECT ON public.acct_{S} TO dev; GRANT UPDATE (email) ON public.acct_{S} TO weak"
+    )
     home = tmp_path_factory.mktemp("lists")
     env = clean_env(home, {"PGPASSWORD": "dev-password"})
     child = spawn_prodsql(sandbox, env, home / "trails")

@@ -136,6 +136,48 @@ def list_roles(pattern: str | None) -> str:
     )
 
 
+_POLICY_LINE = (
+    "polname || CASE WHEN NOT polpermissive THEN E' (RESTRICTIVE)' ELSE '' END "
+    "|| CASE WHEN polcmd <> '*' THEN E' (' || polcmd::text || E'):' ELSE E':' END "
+    "|| CASE WHEN polqual IS NOT NULL THEN E'\\n  (u): ' || pg_get_expr(polqual, polrelid) "
+    "ELSE E'' END "
+    "|| CASE WHEN polwithcheck IS NOT NULL "
+    "THEN E'\\n  (c): ' || pg_get_expr(polwithcheck, polrelid) ELSE E'' END "
+    "|| CASE WHEN polroles <> '{0}' THEN E'\\n  to: ' || array_to_string(ARRAY("
+    "SELECT rolname FROM pg_roles WHERE oid = ANY (polroles) ORDER BY 1), E', ') "
+    "ELSE E'' END"
+)
+
+
+def list_privileges(pattern: str | None) -> str:
+    """psql 15's ``\\dp``: table, column and row-level privileges."""
+    if pattern:
+        where = name_filter(pattern, "n.nspname", "c.relname")
+        if "." not in pattern:
+            where += " AND pg_table_is_visible(c.oid)"
+    else:
+        where = "n.nspname !~ '^pg_' AND pg_table_is_visible(c.oid)"
+    kinds = (
+        "CASE c.relkind WHEN 'r' THEN 'table' WHEN 'v' THEN 'view' "
+        "WHEN 'm' THEN 'materialized view' WHEN 'S' THEN 'sequence' "
+        "WHEN 'f' THEN 'foreign table' WHEN 'p' THEN 'partitioned table' END"
+    )
+    columns = (
+        "SELECT attname || E':\\n  ' || array_to_string(attacl, E'\\n  ') "
+        "FROM pg_attribute a WHERE attrelid = c.oid AND NOT attisdropped "
+        "AND attacl IS NOT NULL"
+    )
+    return (
+        f'SELECT n.nspname AS "Schema", c.relname AS "Name", {kinds} AS "Type", '
+        "array_to_string(c.relacl, E'\\n') AS \"Access privileges\", "
+        f"array_to_string(ARRAY({columns}), E'\\n') AS \"Column privileges\", "
+        f"array_to_string(ARRAY(SELECT {_POLICY_LINE} FROM pg_policy pol "
+        "WHERE polrelid = c.oid), E'\\n') AS \"Policies\" "
+        "FROM pg_class c LEFT JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE c.relkind IN ('r', 'v', 'm', 'S', 'f', 'p') AND {where} ORDER BY 1, 2"
+    )
+
+
 def list_extensions(pattern: str | None) -> str:
     """psql 15's ``\\dx``."""
     cond = f"WHERE e.extname ~ {literal(_to_regex(pattern))} " if pattern else ""

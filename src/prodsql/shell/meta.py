@@ -41,7 +41,7 @@ Modes (recorded in the trail)
   \\write REASON      switch to write mode; writes run in a transaction you COMMIT
   \\readonly          switch back to read-only
 Catalog (optional psql pattern: * ? schema.name)
-  \\d [NAME]  \\dt  \\dv  \\dm  \\di  \\ds  \\dn  \\df  \\du  \\dx  \\l
+  \\d [NAME]  \\dt  \\dv  \\dm  \\di  \\ds  \\dn  \\df  \\du  \\dx  \\dp  \\l
 Display
   \\x [on|off|auto]   expanded display
   \\timing [on|off]   show how long each statement took
@@ -556,6 +556,8 @@ HANDLERS: dict[str, Handler] = {
         "Did not find any extension.",
     ),
     "echo": _echo,
+    "dp": _simple(describe.list_privileges, "Access privileges", "No relations."),
+    "z": _simple(describe.list_privileges, "Access privileges", "No relations."),
     "x": _expanded,
     "timing": _timing,
     "pset": _pset,
