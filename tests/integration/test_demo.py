@@ -244,24 +244,35 @@ def _stop_demo_while_its_server_runs(proc: subprocess.Popen[str], out_dir: Path)
 PROMPT = r"(idle|in-txn|FAILED-txn|disconnected)(?:\x1b\[[0-9;]*m)*=>"
 
 
-def test_in_a_terminal_ctrl_c_cancels_a_statement_not_the_demo(
-    tmp_path: Path, demo_dirs: list[Path]
-) -> None:
-    """With a terminal the demo opens the shell; Ctrl-C there reaches the demo process too,
-    which must leave it to the shell (a cancel) instead of ending the demo."""
+def spawn_demo(tmp_path: Path, *extra: str) -> pexpect.spawn:
+    """``prodsql demo`` in a pseudo-terminal: it opens the shell."""
     env = clean_env(tmp_path / "home", {"TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"})
-    child = pexpect.spawn(
+    return pexpect.spawn(
         PRODSQL[0],
-        [*PRODSQL[1:], "demo"],
+        [*PRODSQL[1:], "demo", *extra],
         env=env,
         encoding="utf-8",
         dimensions=(40, 160),
         timeout=DEMO_TIMEOUT,
     )
+
+
+def at_the_shell(child: pexpect.spawn, demo_dirs: list[Path]) -> Path:
+    """Wait for the demo's shell prompt; the demo's directory."""
+    child.expect(_STARTED_LINE)
+    out_dir = started_in(child.after.strip(), demo_dirs)
+    child.expect(PROMPT)
+    return out_dir
+
+
+def test_in_a_terminal_ctrl_c_cancels_a_statement_not_the_demo(
+    tmp_path: Path, demo_dirs: list[Path]
+) -> None:
+    """With a terminal the demo opens the shell; Ctrl-C there reaches the demo process too,
+    which must leave it to the shell (a cancel) instead of ending the demo."""
+    child = spawn_demo(tmp_path)
     try:
-        child.expect(_STARTED_LINE)
-        out_dir = started_in(child.after.strip(), demo_dirs)
-        child.expect(PROMPT)
+        out_dir = at_the_shell(child, demo_dirs)
         child.send("SELECT pg_sleep(60);\r")
         _wait_for_trail_text(out_dir / "trails", "pg_sleep(60)")
         child.sendintr()
@@ -299,19 +310,9 @@ def test_in_a_terminal_sigterm_ends_the_shells_session_then_the_demo(
 ) -> None:
     """SIGTERM to the demo while its shell is open: the shell gets SIGTERM too (not a
     SIGKILL), ends its session with a closed trail, and the demo then stops its server."""
-    env = clean_env(tmp_path / "home", {"TERM": "xterm", "PROMPT_TOOLKIT_NO_CPR": "1"})
-    child = pexpect.spawn(
-        PRODSQL[0],
-        [*PRODSQL[1:], "demo", "--keep"],
-        env=env,
-        encoding="utf-8",
-        dimensions=(40, 160),
-        timeout=DEMO_TIMEOUT,
-    )
+    child = spawn_demo(tmp_path, "--keep")
     try:
-        child.expect(_STARTED_LINE)
-        out_dir = started_in(child.after.strip(), demo_dirs)
-        child.expect(PROMPT)
+        out_dir = at_the_shell(child, demo_dirs)
         child.kill(signal.SIGTERM)
         child.expect("prodsql: terminated by a signal")
         child.expect(pexpect.EOF)

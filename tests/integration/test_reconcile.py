@@ -236,27 +236,42 @@ def test_a_resealed_trail_that_hides_what_ran_is_a_text_mismatch(
         assert entry["trail_text"].endswith(f"*/ DELETE FROM {table} WHERE id = 1")
 
 
-def test_a_database_in_latin1_reconciles_its_non_ascii_statements(
-    sandbox: Sandbox, env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    # pgAudit's lines carry the statement in the database's encoding: LATIN1 bytes, not
-    # UTF-8, in all three formats. The trail names the encoding; reconcile decodes with it.
+@pytest.fixture(scope="module")
+def latin1_db(sandbox: Sandbox) -> str:
+    """A database in LATIN1, with pgAudit, owned by dev."""
     db = f"rc_latin1_{secrets.token_hex(3)}"
     sandbox.admin_execute(
         f"CREATE DATABASE {db} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
         "TEMPLATE template0 OWNER dev"
     )
     sandbox.admin_execute("CREATE EXTENSION pgaudit", dbname=db)
-    logs = LogSlice(sandbox)
-    trails = tmp_path / "trails"
-    m = secrets.token_hex(4)
+    return db
+
+
+def in_latin1(
+    sandbox: Sandbox, db: str, env: dict[str, str], tmp_path: Path, sql: str
+) -> tuple[Any, Path]:
+    """Run ``sql`` through prodsql in the LATIN1 database; the run and its trail."""
     base = ["--ticket", "OPS-78", "--dsn", sandbox.conninfo("dev", dbname=db)]
-    run = run_prodsql(
-        [*base, "--trail-dir", str(trails), "-c", f"SELECT 'café crème {m}' AS drink"], env
-    )
+    run = run_prodsql([*base, "--trail-dir", str(tmp_path / "trails"), "-c", sql], env)
     assert run.code == 0, run.output
+    (path,) = trail_files(tmp_path / "trails")
+    return run, path
+
+
+def test_a_database_in_latin1_reconciles_its_non_ascii_statements(
+    sandbox: Sandbox,
+    latin1_db: str,
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # pgAudit's lines carry the statement in the database's encoding: LATIN1 bytes, not
+    # UTF-8, in all three formats. The trail names the encoding; reconcile decodes with it.
+    logs = LogSlice(sandbox)
+    m = secrets.token_hex(4)
+    run, path = in_latin1(sandbox, latin1_db, env, tmp_path, f"SELECT 'café crème {m}' AS drink")
     assert "café crème" in run.stdout
-    (path,) = trail_files(trails)
     [connected] = [r for r in read_trail(path) if r["kind"] == "connected"]
     assert connected["server_encoding"] == "LATIN1"
     for kind, name in (("stderr", "x.log"), ("csv", "x.csv"), ("json", "x.json")):
@@ -276,26 +291,20 @@ def test_a_database_in_latin1_reconciles_its_non_ascii_statements(
 
 
 def test_in_latin1_a_forged_text_with_the_same_bytes_as_utf8_is_a_mismatch(
-    sandbox: Sandbox, env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    sandbox: Sandbox,
+    latin1_db: str,
+    env: dict[str, str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # 'Ã©' in LATIN1 is C3 A9, the UTF-8 bytes of 'é'. A trail rewritten (and resealed) to
     # say 'é' must not match the log's bytes read as UTF-8: in a LATIN1 session only the
     # text decoded as LATIN1 counts.
     from unit.audit.test_reconcile import reseal, rewrite
 
-    db = f"rc_latin1_{secrets.token_hex(3)}"
-    sandbox.admin_execute(
-        f"CREATE DATABASE {db} ENCODING 'LATIN1' LC_COLLATE 'C' LC_CTYPE 'C' "
-        "TEMPLATE template0 OWNER dev"
-    )
-    sandbox.admin_execute("CREATE EXTENSION pgaudit", dbname=db)
     logs = LogSlice(sandbox)
-    trails = tmp_path / "trails"
     m = secrets.token_hex(4)
-    base = ["--ticket", "OPS-78", "--dsn", sandbox.conninfo("dev", dbname=db)]
-    run = run_prodsql([*base, "--trail-dir", str(trails), "-c", f"SELECT 'Ã© {m}' AS x"], env)
-    assert run.code == 0, run.output
-    (path,) = trail_files(trails)
+    _run, path = in_latin1(sandbox, latin1_db, env, tmp_path, f"SELECT 'Ã© {m}' AS x")
     stmt = next(r["stmt"] for r in read_trail(path) if m in str(r.get("text")))
     reseal(path, rewrite(stmt, f"'Ã© {m}'", f"'é {m}'"))
     for kind, name in (("stderr", "x.log"), ("csv", "x.csv"), ("json", "x.json")):

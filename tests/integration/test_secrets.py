@@ -20,10 +20,10 @@ import pytest
 from psycopg import sql
 
 from integration.test_reconcile import LogSlice, reconcile
-from integration.test_shell_e2e import Pty
 from prodsql.sandbox import RoleSpec, Sandbox
 from prodsql.trail import VerifyStatus, verify_file
 from support.cli import PRODSQL, clean_env, only_trail, read_trail, run_prodsql, trail_files
+from support.pty import Pty
 
 RoleFactory = Callable[..., RoleSpec]
 REDACTED = "'<REDACTED>'"

@@ -13,11 +13,8 @@ import pexpect
 import pytest
 
 from prodsql.sandbox import Sandbox
-from prodsql.trail import VerifyStatus, verify_file
-from support.cli import PRODSQL, clean_env, only_trail, run_prodsql, trail_files
-
-# The transaction state word, its colour's reset, then psql's "=>".
-PROMPT = r"(idle|in-txn|FAILED-txn|disconnected)(?:\x1b\[[0-9;]*m)*=>"
+from support.cli import PRODSQL, clean_env, run_prodsql, trail_files
+from support.pty import Pty, finish, statements, wait_until_sent
 
 
 @pytest.fixture(scope="module")
@@ -29,30 +26,6 @@ def shell_table(sandbox: Sandbox) -> str:
         f"ALTER TABLE public.{name} OWNER TO dev; ANALYZE public.{name}"
     )
     return name
-
-
-class Pty:
-    def __init__(self, child: pexpect.spawn, trail_dir: Path) -> None:
-        self.child, self.trail_dir = child, trail_dir
-
-    def prompt(self, timeout: float = 15) -> str:
-        self.child.expect(PROMPT, timeout=timeout)
-        return str(self.child.match.group(1))
-
-    def line(self, text: str) -> None:
-        """Type a line (an answer, or part of a statement that does not end yet)."""
-        self.child.send(text + "\r")
-
-    def run(self, text: str) -> None:
-        """Submit at the main prompt; prompt_toolkit redraws the accepted prompt first."""
-        self.child.send(text + "\r")
-        self.child.expect(PROMPT)
-
-    def expect(self, pattern: str, timeout: float = 15) -> None:
-        self.child.expect(pattern, timeout=timeout)
-
-    def records(self) -> list[dict[str, Any]]:
-        return only_trail(self.trail_dir)
 
 
 @pytest.fixture
@@ -85,30 +58,6 @@ def shell(sandbox: Sandbox, tmp_path: Path) -> Iterator[Any]:
     yield open_shell
     for child in children:
         child.close(force=True)
-
-
-def wait_until_sent(pty: Pty, needle: str) -> None:
-    """Until the statement's intent record is in the trail (written right before sending)."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        for path in trail_files(pty.trail_dir):
-            if needle in path.read_text(encoding="utf-8"):
-                return
-        time.sleep(0.05)
-    raise AssertionError(f"{needle!r} never reached the trail")
-
-
-def finish(pty: Pty, code: int = 0) -> list[dict[str, Any]]:
-    pty.child.expect(pexpect.EOF, timeout=30)
-    pty.child.close()
-    assert pty.child.exitstatus == code
-    [path] = trail_files(pty.trail_dir)
-    assert verify_file(path).status == VerifyStatus.INTACT
-    return pty.records()
-
-
-def statements(records: list[dict[str, Any]], source: str = "shell") -> list[dict[str, Any]]:
-    return [r for r in records if r["kind"] == "statement" and r["source"] == source]
 
 
 def test_multi_line_statement_and_table_completion(shell: Any, shell_table: str) -> None:

@@ -11,8 +11,9 @@ from typing import Any
 import pexpect
 import pytest
 
-from integration.test_shell_e2e import finish, shell, shell_table, wait_until_sent
+from integration.test_shell_e2e import shell, shell_table
 from prodsql.sandbox import Sandbox
+from support.pty import finish, wait_until_sent
 
 __all__ = ["shell", "shell_table"]  # the fixtures, for pytest
 

@@ -19,7 +19,7 @@ from prodsql.errors import Error, StatementError
 from prodsql.policy import MetaCommand, Mode, Statement
 from prodsql.shell import describe, describe_format
 from prodsql.shell.app import InputStop
-from prodsql.shell.render import Output, ResultPrinter
+from prodsql.shell.render import Output, ResultPrinter, text_cells
 
 if TYPE_CHECKING:
     from prodsql.shell.app import Shell
@@ -194,7 +194,7 @@ def _show(
         printer.finish(result)
         return len(result.rows)
     n = len(result.rows)
-    cells = [[shell.display.null if v is None else str(v) for v in row] for row in result.rows]
+    cells = [text_cells(row, shell.display.null) for row in result.rows]
     footers = [f"({n} row{'' if n == 1 else 's'})"] if count else []
     aligns = describe_format.alignments(result.type_oids)
     printer.write_text(describe_format.render(title, result.columns, aligns, cells, footers))

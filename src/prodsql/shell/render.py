@@ -49,7 +49,7 @@ def terminal_size() -> tuple[int, int]:
     return size.columns, size.lines
 
 
-def _cells(row: Sequence[Any], null: str) -> list[str]:
+def text_cells(row: Sequence[Any], null: str) -> list[str]:
     return [null if v is None else str(v) for v in row]
 
 
@@ -176,7 +176,7 @@ class ResultPrinter:
         if self.display.fmt == "json":  # JSON has its own null
             text = _json(self.columns, self.oids, batch, first=first)
         else:
-            text = self._format([_cells(r, self.display.null) for r in batch], first=first)
+            text = self._format([text_cells(r, self.display.null) for r in batch], first=first)
         self.count += len(batch)
         self._emit(text)
         if self.pager is not None and self.pager.broken:

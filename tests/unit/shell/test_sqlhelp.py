@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import io
 import re
-from collections.abc import Iterator
 from itertools import takewhile
-from pathlib import Path
 from typing import Any
 
 import pytest
-from prompt_toolkit.input import create_pipe_input
-from prompt_toolkit.output import DummyOutput
 
-from prodsql.policy import Mode
 from prodsql.shell import sqlhelp
-from prodsql.shell.app import Shell, ShellOptions
+from unit.shell.test_shell_loop import pipe, run_shell
+
+__all__ = ["pipe"]  # the fixture, for pytest
 
 # The reference pages of https://www.postgresql.org/docs/15/sql-commands.html, in order.
 PG15_COMMANDS = """
@@ -412,42 +408,8 @@ def test_a_too_narrow_width_still_lists_one_per_line() -> None:
 
 
 # -- through the shell -------------------------------------------------------
-class FakeTrail:
-    closed = False
-    path = Path("/trail.jsonl")
-
-
-class FakeSession:
-    def __init__(self) -> None:
-        self.mode = Mode.READ_ONLY
-        self.txn_state = "idle"
-        self.connected = True
-        self.trail = FakeTrail()
-        self.meta: list[tuple[str, str, dict[str, object]]] = []
-
-    def record_meta(self, command: str, args: str, fields: dict[str, object]) -> None:
-        self.meta.append((command, args, fields))
-
-
-@pytest.fixture
-def pipe() -> Iterator[Any]:
-    with create_pipe_input() as p:
-        yield p
-
-
 def test_h_update_in_the_shell_prints_the_syntax_and_is_recorded(pipe: Any) -> None:
-    session, out = FakeSession(), io.StringIO()
-    shell = Shell(
-        session,  # type: ignore[arg-type]
-        ShellOptions(label="t", ticket="OPS-1", idle_timeout=0),
-        stdout=out,
-        stderr=out,
-        pt_input=pipe,
-        pt_output=DummyOutput(),
-    )
-    pipe.send_text("\\h UPDATE\r\\h nosuch\r\\q\r")
-    assert shell.run() == "completed"
-    text = out.getvalue()
+    session, text = run_shell(pipe, "\\h UPDATE\r\\h nosuch\r\\q\r")
     assert sqlhelp.find("UPDATE")[0].synopsis in text
     assert "https://www.postgresql.org/docs/15/sql-update.html" in text
     assert 'No help for "NOSUCH"' in text
